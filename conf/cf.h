@@ -23,10 +23,10 @@ enum cf_log_level { CF_LOG_ERROR = 0, CF_LOG_WARN, CF_LOG_INFO, CF_LOG_DEBUG };
 /* All strings are owned by the snapshot; "" when unset, never NULL.
  * Addresses are "HOST:PORT", "[V6]:PORT" or "unix:/path". */
 struct cf_listen {
-    char *address;   /* default "0.0.0.0:6443" */
-    char *cert;      /* PEM chain, required */
-    char *key;       /* PEM key, required */
-    char *client_ca; /* PEM bundle; required unless client_auth is off */
+    char *address;                   /* default "0.0.0.0:6443" */
+    char *cert;                      /* PEM chain, required */
+    char *key;                       /* PEM key, required */
+    char *client_ca;                 /* PEM bundle; required unless client_auth is off */
     enum cf_client_auth client_auth; /* default optional */
     int tls_min_version;             /* 0x0303 (TLS 1.2, default) or 0x0304 */
     uint32_t workers;                /* 0 in the file = number of cores */
@@ -75,7 +75,7 @@ struct cf_log {
 };
 
 struct cf_config {
-    char *path; /* the file it came from, "" for the embedded default */
+    char *path;    /* the file it came from, "" for the embedded default */
     char hash[17]; /* first 64 bits of SHA-256 of the file, hex */
     struct cf_listen listen;
     struct cf_upstream upstream;

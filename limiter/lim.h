@@ -16,7 +16,7 @@
 #include "lim_policy.h"
 #include "lim_request.h"
 
-#define LIM_KEY_DISPLAY 48 /* bytes of a client key kept for display */
+#define LIM_KEY_DISPLAY 48   /* bytes of a client key kept for display */
 #define LIM_MAX_CLASSES 4096 /* class names one limiter can ever know */
 
 enum lim_verdict {
@@ -44,8 +44,8 @@ enum lim_kind { LIM_KIND_READONLY = 0, LIM_KIND_MUTATING, LIM_KIND_WATCH };
  * connection). Its fields belong to the limiter. A zeroed ticket is a no-op
  * for lim_watch_started and lim_release. */
 struct lim_ticket {
-    void *entry;            /* per-key state, pinned while it holds anything */
-    uint32_t class_slot;    /* stable across policy reloads */
+    void *entry;         /* per-key state, pinned while it holds anything */
+    uint32_t class_slot; /* stable across policy reloads */
     uint16_t seats;
     uint16_t resource_slot; /* learned-cost slot */
     uint8_t kind;           /* enum lim_kind */
@@ -137,9 +137,9 @@ struct lim_class_stats {
 };
 
 struct lim_stats {
-    uint64_t clients;   /* entries in the table */
+    uint64_t clients; /* entries in the table */
     uint64_t evictions;
-    uint64_t overflow;  /* decisions that used a class overflow bucket */
+    uint64_t overflow; /* decisions that used a class overflow bucket */
     int64_t inflight[2];
     int64_t watches_open;
     uint32_t max_clients;
@@ -162,8 +162,8 @@ struct lim_client_info {
     uint64_t rejects;
     uint32_t inflight;
     uint32_t watches_open;
-    uint64_t rate_mtps;        /* recent request rate */
-    int64_t tokens_mt;         /* tokens left in its bucket now */
+    uint64_t rate_mtps; /* recent request rate */
+    int64_t tokens_mt;  /* tokens left in its bucket now */
 };
 
 /* Fills up to <n> of the heaviest clients by <by> into <out>; returns how
@@ -180,9 +180,9 @@ struct lim_trace {
     size_t nmisses;
     char misses[LIM_TRACE_MISSES][128]; /* rules before the match, and why not */
     size_t miss_rule[LIM_TRACE_MISSES];
-    char key[LIM_KEY_DISPLAY];          /* distinguisher value */
-    char cost_why[160];                 /* "list pods from etcd: 12.8 MB learned ..." */
-    uint64_t learned_bytes;             /* size the cost used, 0 if none */
+    char key[LIM_KEY_DISPLAY]; /* distinguisher value */
+    char cost_why[160];        /* "list pods from etcd: 12.8 MB learned ..." */
+    uint64_t learned_bytes;    /* size the cost used, 0 if none */
     /* The state the decision saw (fresh state when <l> was NULL). */
     int64_t key_tokens_mt;   /* -1: no per-key bucket */
     int64_t class_tokens_mt; /* -1: no class bucket */

@@ -97,8 +97,7 @@ lim_identity_set(struct lim_identity *id, enum lim_cred cred, const char *user,
             snprintf(g, sizeof(g), "system:serviceaccounts:%s", id->sa_namespace);
             if (add_group(id, &b, "system:serviceaccounts", 22) != 0 ||
                 add_group(id, &b, g, strlen(g)) != 0) {
-                snprintf(err, errlen, "identity %s: more than %d groups", user,
-                         LIM_ID_MAX_GROUPS);
+                snprintf(err, errlen, "identity %s: more than %d groups", user, LIM_ID_MAX_GROUPS);
                 return -1;
             }
         }

@@ -47,8 +47,8 @@ struct lim_identity {
  * Groups beyond LIM_ID_MAX_GROUPS or strings beyond the buffer are an error
  * (-1 with <err>): an identity is never silently truncated. */
 int lim_identity_set(struct lim_identity *id, enum lim_cred cred, const char *user,
-                     const char *const *groups, size_t ngroups, const char *node_claim,
-                     char *err, size_t errlen) __attribute__((warn_unused_result));
+                     const char *const *groups, size_t ngroups, const char *node_claim, char *err,
+                     size_t errlen) __attribute__((warn_unused_result));
 
 /* system:anonymous in system:unauthenticated. */
 void lim_identity_anonymous(struct lim_identity *id);

@@ -14,7 +14,7 @@
 
 /* Rates are integers in milli-tokens per second: "10/s" = 10000,
  * "600/m" = 10000, "1/m" = 17 (rounded). 0 means "no such bucket". */
-#define LIM_MT_PER_TOKEN 1000u
+#define LIM_MT_PER_TOKEN  1000u
 #define LIM_RATE_MAX_MTPS (1000000000ull * LIM_MT_PER_TOKEN) /* 1e9 tokens/s */
 
 enum lim_mode {
@@ -26,10 +26,10 @@ enum lim_mode {
 
 /* Which requests of a class share a per-key bucket and per-key caps. */
 enum lim_dist {
-    LIM_DIST_NONE = 0,   /* the whole class is one key */
-    LIM_DIST_USER,       /* the authenticated user name */
-    LIM_DIST_NAMESPACE,  /* the request's namespace ("" for cluster scope) */
-    LIM_DIST_NODE,       /* the identity's node; the user when it has none */
+    LIM_DIST_NONE = 0,  /* the whole class is one key */
+    LIM_DIST_USER,      /* the authenticated user name */
+    LIM_DIST_NAMESPACE, /* the request's namespace ("" for cluster scope) */
+    LIM_DIST_NODE,      /* the identity's node; the user when it has none */
     LIM_DIST_COUNT
 };
 
@@ -53,17 +53,17 @@ struct lim_class_params {
     const char *name; /* unique; copied */
     enum lim_mode mode;
     enum lim_dist dist;
-    uint64_t rate_mtps;            /* per key; 0 = no per-key bucket */
-    uint32_t burst;                /* tokens, >= 1 when rate_mtps > 0 */
-    uint64_t class_rate_mtps;      /* whole class; 0 = none */
-    uint32_t class_burst;          /* tokens */
+    uint64_t rate_mtps;             /* per key; 0 = no per-key bucket */
+    uint32_t burst;                 /* tokens, >= 1 when rate_mtps > 0 */
+    uint64_t class_rate_mtps;       /* whole class; 0 = none */
+    uint32_t class_burst;           /* tokens */
     uint32_t concurrency_share_pct; /* of each global pool; 0 = global cap only */
-    uint32_t max_inflight_per_key; /* 0 = unlimited */
-    uint32_t max_watches_per_key;  /* open watches; 0 = unlimited */
-    uint32_t max_watches;          /* open watches of the whole class; 0 = unlimited */
-    uint64_t watch_rate_mtps;      /* watch establishment per key; 0 = none */
+    uint32_t max_inflight_per_key;  /* 0 = unlimited */
+    uint32_t max_watches_per_key;   /* open watches; 0 = unlimited */
+    uint32_t max_watches;           /* open watches of the whole class; 0 = unlimited */
+    uint64_t watch_rate_mtps;       /* watch establishment per key; 0 = none */
     uint32_t watch_burst;
-    uint64_t max_wait_ns;          /* delay instead of reject below this deficit; 0 = never */
+    uint64_t max_wait_ns; /* delay instead of reject below this deficit; 0 = never */
     struct lim_cost_params cost;
 };
 
@@ -73,10 +73,10 @@ struct lim_class_params {
  * Request part, with verb_mask (bit 1u << LIM_VERB_*; 0: any verb):
  *  - resources and non_resource both empty: every request;
  *  - a resource request needs a resources entry ("pods", "pods/log", "*",
- *    or a star, a slash and a subresource for that subresource of anything), an api_groups entry if any are given ("" = core, "*"), and
- *    a namespace: a namespaced request needs a namespaces entry (or "*") when
- *    namespaces are given; a cluster-scoped one needs cluster_scope when
- *    namespaces are given;
+ *    or a star, a slash and a subresource for that subresource of anything), an api_groups entry if
+ * any are given ("" = core, "*"), and a namespace: a namespaced request needs a namespaces entry
+ * (or "*") when namespaces are given; a cluster-scoped one needs cluster_scope when namespaces are
+ * given;
  *  - a non-resource request needs a non_resource entry: exact, "*", or a
  *    prefix ending in a slash and a star.
  * Strings "*" match anything. All lists are copied. */
@@ -109,9 +109,9 @@ struct lim_global_params {
     uint32_t max_watches;           /* open watches, all classes; 0 = unlimited */
     uint64_t watch_rate_mtps;       /* watch establishment, all classes; 0 = none */
     uint32_t watch_burst;
-    uint32_t retry_after_max_s;     /* Retry-After is clamped to [1, this] */
-    uint32_t retry_jitter_pct;      /* Retry-After += up to this % (at least +1 s) */
-    struct lim_cost_params cost;    /* defaults for classes */
+    uint32_t retry_after_max_s;  /* Retry-After is clamped to [1, this] */
+    uint32_t retry_jitter_pct;   /* Retry-After += up to this % (at least +1 s) */
+    struct lim_cost_params cost; /* defaults for classes */
 };
 
 struct lim_policy;
@@ -150,12 +150,11 @@ const struct lim_rule_params *lim_policy_rule(const struct lim_policy *p, size_t
  * system:node:n1 not in users/groups/service_accounts", "verb list not in
  * [get]") and *<nmiss> their count. */
 size_t lim_policy_match(const struct lim_policy *p, const struct lim_identity *id,
-                        const struct lim_request *r, char (*why)[128], size_t nwhy,
-                        size_t *nmiss);
+                        const struct lim_request *r, char (*why)[128], size_t nwhy, size_t *nmiss);
 
-const char *lim_mode_name(enum lim_mode m);   /* "enforce", "dry-run", "exempt" */
-int lim_mode_from_name(const char *name);     /* -1: unknown */
-const char *lim_dist_name(enum lim_dist d);   /* "none", "user", "namespace", "node" */
-int lim_dist_from_name(const char *name);     /* -1: unknown */
+const char *lim_mode_name(enum lim_mode m); /* "enforce", "dry-run", "exempt" */
+int lim_mode_from_name(const char *name);   /* -1: unknown */
+const char *lim_dist_name(enum lim_dist d); /* "none", "user", "namespace", "node" */
+int lim_dist_from_name(const char *name);   /* -1: unknown */
 
 #endif /* LIM_POLICY_H */

@@ -62,7 +62,7 @@ struct lim_request {
     uint64_t limit;
     bool has_continue;
     bool send_initial_events;
-    bool follow; /* pods/log?follow=true */
+    bool follow;             /* pods/log?follow=true */
     const char *method;      /* as sent, e.g. "GET" */
     const char *path;        /* percent-decoded path */
     const char *api_prefix;  /* "api" | "apis" | "" */

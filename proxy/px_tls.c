@@ -9,10 +9,9 @@
 #include "px_err.h"
 
 /* TLS 1.2 suites: forward-secret AEAD only (no CBC, no RSA key exchange). */
-static const char px_tls12_ciphers[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+static const char px_tls12_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                       "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 static const unsigned char px_alpn_h1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
@@ -112,7 +111,7 @@ px_tls_server_ctx(const struct px_tls_server_opts *o, char *err, size_t errlen)
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"floodgate", 9);
     if (o->verify != PX_TLS_VERIFY_OFF) {
-        STACK_OF(X509_NAME) *names;
+        STACK_OF(X509_NAME) * names;
 
         if (o->client_ca == NULL || o->client_ca[0] == '\0') {
             px_errf(err, errlen, "client certificate verification needs a client CA");

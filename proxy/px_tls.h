@@ -46,8 +46,8 @@ SSL *px_tls_client_ssl(SSL_CTX *ctx, const char *host, char *err, size_t errlen)
  * <maxorgs> of <orglen> bytes each). Returns 1 when the peer presented a
  * certificate that verified, 0 when it presented none or one that did not
  * verify (then nothing is filled), -1 when a field does not fit. */
-int px_tls_peer_subject(SSL *ssl, char *cn, size_t cnlen, char *orgs, size_t orglen,
-                        size_t maxorgs, size_t *norgs);
+int px_tls_peer_subject(SSL *ssl, char *cn, size_t cnlen, char *orgs, size_t orglen, size_t maxorgs,
+                        size_t *norgs);
 
 /* Formats "<what>: <first queued OpenSSL reason>" into <err> and clears the
  * thread's error queue, so one connection's error never shows on another. */
