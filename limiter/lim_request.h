@@ -62,7 +62,11 @@ struct lim_request {
     uint64_t limit;
     bool has_continue;
     bool send_initial_events;
-    bool follow;             /* pods/log?follow=true */
+    bool follow; /* pods/log?follow=true */
+    /* limit or timeoutSeconds is not an int64: metav1 ListOptions fail to
+     * convert, so kube's list work estimator charges maximum seats (and the
+     * handler answers 400). Also makes RequestInfo ignore fieldSelector. */
+    bool bad_list_options;
     const char *method;      /* as sent, e.g. "GET" */
     const char *path;        /* percent-decoded path */
     const char *api_prefix;  /* "api" | "apis" | "" */
