@@ -28,7 +28,7 @@ static uint64_t
 constant_at(const struct bn_sched *s, uint64_t k)
 {
     /* k * 10^12 needs more than 64 bits after a few hours at high rates. */
-    return s->origin_ns + (uint64_t)(((bn_u128)k * NS_MRPS) / s->rate_mrps);
+    return s->origin_ns + (uint64_t)(((bn_u128)k * NS_MRPS * s->div) / s->rate_mrps);
 }
 
 static uint64_t
@@ -38,15 +38,16 @@ poisson_gap(struct bn_sched *s)
 
     /* Inverse transform of the exponential: -ln(1 - u) with u in [0, 1)
      * never takes the log of 0. */
-    return (uint64_t)llround(-log1p(-u) * ((double)NS_MRPS / (double)s->rate_mrps));
+    return (uint64_t)llround(-log1p(-u) * ((double)NS_MRPS * s->div / (double)s->rate_mrps));
 }
 
 void
-bn_sched_init(struct bn_sched *s, enum bn_arrival arrival, uint64_t rate_mrps, uint64_t origin_ns,
-              uint64_t seed)
+bn_sched_init(struct bn_sched *s, enum bn_arrival arrival, uint64_t rate_mrps, uint32_t div,
+              uint64_t origin_ns, uint64_t seed)
 {
     s->arrival = arrival;
     s->rate_mrps = rate_mrps == 0 ? 1 : rate_mrps > BN_RATE_MAX ? BN_RATE_MAX : rate_mrps;
+    s->div = div == 0 ? 1 : div;
     s->origin_ns = origin_ns;
     s->k = 0;
     s->rng = seed;
@@ -100,10 +101,10 @@ bn_sched_member_start(uint64_t start_ns, uint64_t ramp_ns, uint32_t i, uint32_t 
 }
 
 uint64_t
-bn_sched_phase(uint64_t rate_mrps, uint32_t i, uint32_t count)
+bn_sched_phase(uint64_t rate_mrps, uint32_t div, uint32_t i, uint32_t count)
 {
     if (rate_mrps == 0 || count == 0) {
         return 0;
     }
-    return (uint64_t)(((bn_u128)(NS_MRPS / rate_mrps) * i) / count);
+    return (uint64_t)(((bn_u128)NS_MRPS * (div == 0 ? 1 : div) * i) / rate_mrps / count);
 }

@@ -20,16 +20,19 @@ enum bn_arrival {
 
 struct bn_sched {
     enum bn_arrival arrival;
-    uint64_t rate_mrps; /* 1 .. BN_RATE_MAX */
+    uint64_t rate_mrps; /* 1 .. BN_RATE_MAX, shared by <div> members */
+    uint32_t div;       /* >= 1: this stream's rate is rate_mrps / div */
     uint64_t origin_ns; /* intended time of request 0 */
     uint64_t k;         /* index of the next request */
     uint64_t next_ns;   /* its intended time */
     uint64_t rng;       /* Poisson: generator state */
 };
 
-/* A schedule of <rate_mrps> starting at <origin_ns>; <seed> makes Poisson
- * gaps reproducible (any value, 0 included). */
-void bn_sched_init(struct bn_sched *s, enum bn_arrival arrival, uint64_t rate_mrps,
+/* A schedule of <rate_mrps> / <div> starting at <origin_ns>. A total rate
+ * split over <div> members is kept as a fraction, so that 1/s over 5,000
+ * members is one request per 5,000 s each, not 0. <seed> makes Poisson gaps
+ * reproducible (any value, 0 included). */
+void bn_sched_init(struct bn_sched *s, enum bn_arrival arrival, uint64_t rate_mrps, uint32_t div,
                    uint64_t origin_ns, uint64_t seed);
 /* Consumes the next request: the one after it becomes next. Constant
  * schedules compute t_k from k, so rounding never accumulates into drift. */
@@ -45,9 +48,10 @@ int bn_sched_pick(struct bn_sched *s, size_t n, uint64_t now_ns, uint64_t *inten
 /* When member <i> of <count> starts: spread evenly over <ramp_ns> after
  * <start_ns>, like a DaemonSet rollout reaching node after node. */
 uint64_t bn_sched_member_start(uint64_t start_ns, uint64_t ramp_ns, uint32_t i, uint32_t count);
-/* Offset of member <i> of <count> within one interval of <rate_mrps>, so
- * that members started together do not all fire on the same tick. */
-uint64_t bn_sched_phase(uint64_t rate_mrps, uint32_t i, uint32_t count);
+/* Offset of member <i> of <count> within one interval of <rate_mrps> /
+ * <div>, so that members started together do not all fire on the same
+ * tick: together their constant schedules are one even stream. */
+uint64_t bn_sched_phase(uint64_t rate_mrps, uint32_t div, uint32_t i, uint32_t count);
 
 /* splitmix64: a fast, well-mixed generator for gaps, jitter and seeds. */
 uint64_t bn_rng_next(uint64_t *state);

@@ -35,10 +35,34 @@ test_constant_rate_sends_exactly_rate_times_duration(void **state)
     struct bn_sched s;
 
     (void)state;
-    bn_sched_init(&s, BN_ARRIVAL_CONSTANT, 1000 * BN_MRPS_PER_RPS, 5 * S, 0);
+    bn_sched_init(&s, BN_ARRIVAL_CONSTANT, 1000 * BN_MRPS_PER_RPS, 1, 5 * S, 0);
     assert_int_equal(count_until(&s, 15 * S), 10000);
-    bn_sched_init(&s, BN_ARRIVAL_CONSTANT, 200, 0, 0); /* 0.2/s: one per 5 s */
+    bn_sched_init(&s, BN_ARRIVAL_CONSTANT, 200, 1, 0, 0); /* 0.2/s: one per 5 s */
     assert_int_equal(count_until(&s, 60 * S), 12);
+}
+
+/* 1/s in total over 5,000 members: each sends once per 5,000 s, and with
+ * their phases the population sends exactly one request per second. */
+static void
+test_total_rate_below_one_mrps_per_member_keeps_the_total(void **state)
+{
+    const uint32_t count = 5000;
+    struct bn_sched *s = malloc(count * sizeof(*s));
+    uint64_t n = 0, intended, wake;
+    uint32_t i;
+
+    (void)state;
+    assert_non_null(s);
+    for (i = 0; i < count; i++) {
+        bn_sched_init(&s[i], BN_ARRIVAL_CONSTANT, BN_MRPS_PER_RPS, count,
+                      bn_sched_phase(BN_MRPS_PER_RPS, count, i, count), 0);
+    }
+    while (bn_sched_pick(s, count, 30 * S - 1, &intended, &wake) >= 0) {
+        assert_int_equal(intended, n * S);
+        n++;
+    }
+    assert_int_equal(n, 30);
+    free(s);
 }
 
 static void
@@ -48,7 +72,7 @@ test_constant_rate_never_drifts_at_awkward_rates(void **state)
     uint64_t k;
 
     (void)state;
-    bn_sched_init(&s, BN_ARRIVAL_CONSTANT, 3 * BN_MRPS_PER_RPS, 0, 0); /* 333.33 ms */
+    bn_sched_init(&s, BN_ARRIVAL_CONSTANT, 3 * BN_MRPS_PER_RPS, 1, 0, 0); /* 333.33 ms */
     for (k = 0; k < 3000000; k++) {
         bn_sched_advance(&s);
     }
@@ -63,11 +87,11 @@ test_poisson_count_is_within_five_sigma_and_gaps_vary(void **state)
     double sum = 0, sum2 = 0, mean, cv;
 
     (void)state;
-    bn_sched_init(&s, BN_ARRIVAL_POISSON, 1000 * BN_MRPS_PER_RPS, 0, 12345);
+    bn_sched_init(&s, BN_ARRIVAL_POISSON, 1000 * BN_MRPS_PER_RPS, 1, 0, 12345);
     n = count_until(&s, 100 * S); /* expect 100000, sigma 316 */
     assert_true(n > 100000 - 5 * 316 && n < 100000 + 5 * 316);
 
-    bn_sched_init(&s, BN_ARRIVAL_POISSON, 1000 * BN_MRPS_PER_RPS, 0, 99);
+    bn_sched_init(&s, BN_ARRIVAL_POISSON, 1000 * BN_MRPS_PER_RPS, 1, 0, 99);
     prev = 0;
     for (i = 0; i < 100000; i++) {
         assert_int_equal(bn_sched_pick(&s, 1, UINT64_MAX, &intended, &wake), 0);
@@ -88,8 +112,8 @@ test_poisson_is_reproducible_from_its_seed(void **state)
     int i;
 
     (void)state;
-    bn_sched_init(&a, BN_ARRIVAL_POISSON, 50000, 0, 7);
-    bn_sched_init(&b, BN_ARRIVAL_POISSON, 50000, 0, 7);
+    bn_sched_init(&a, BN_ARRIVAL_POISSON, 50000, 1, 0, 7);
+    bn_sched_init(&b, BN_ARRIVAL_POISSON, 50000, 1, 0, 7);
     for (i = 0; i < 1000; i++) {
         assert_int_equal(a.next_ns, b.next_ns);
         bn_sched_advance(&a);
@@ -104,8 +128,8 @@ test_pick_takes_the_earliest_due_stream_and_says_when_to_wake(void **state)
     uint64_t intended = 0, wake = 0;
 
     (void)state;
-    bn_sched_init(&s[0], BN_ARRIVAL_CONSTANT, 1 * BN_MRPS_PER_RPS, 2 * S, 0);
-    bn_sched_init(&s[1], BN_ARRIVAL_CONSTANT, 2 * BN_MRPS_PER_RPS, 1 * S, 0);
+    bn_sched_init(&s[0], BN_ARRIVAL_CONSTANT, 1 * BN_MRPS_PER_RPS, 1, 2 * S, 0);
+    bn_sched_init(&s[1], BN_ARRIVAL_CONSTANT, 2 * BN_MRPS_PER_RPS, 1, 1 * S, 0);
     assert_int_equal(bn_sched_pick(s, 2, S - 1, &intended, &wake), -1);
     assert_int_equal(wake, 1 * S);
     assert_int_equal(bn_sched_pick(s, 2, 10 * S, &intended, &wake), 1);
@@ -127,8 +151,8 @@ test_members_spread_over_the_ramp_and_over_one_interval(void **state)
     assert_int_equal(bn_sched_member_start(S, 10 * S, 1999, 2000), S + 10 * S * 1999 / 2000);
     assert_int_equal(bn_sched_member_start(S, 0, 1999, 2000), S);
     /* 5/s is 200 ms apart: 4 members at 0, 50, 100, 150 ms */
-    assert_int_equal(bn_sched_phase(5 * BN_MRPS_PER_RPS, 0, 4), 0);
-    assert_int_equal(bn_sched_phase(5 * BN_MRPS_PER_RPS, 3, 4), 150 * MS);
+    assert_int_equal(bn_sched_phase(5 * BN_MRPS_PER_RPS, 1, 0, 4), 0);
+    assert_int_equal(bn_sched_phase(5 * BN_MRPS_PER_RPS, 1, 3, 4), 150 * MS);
 }
 
 /* One connection, one request at a time, against a server that answers in
@@ -144,7 +168,7 @@ drive(bool open_loop, struct bn_hist *h, uint64_t *stalled_max)
     struct bn_sched s;
     uint64_t now = 0, intended, wake;
 
-    bn_sched_init(&s, BN_ARRIVAL_CONSTANT, 100 * BN_MRPS_PER_RPS, 0, 0); /* every 10 ms */
+    bn_sched_init(&s, BN_ARRIVAL_CONSTANT, 100 * BN_MRPS_PER_RPS, 1, 0, 0); /* every 10 ms */
     bn_hist_init(h);
     *stalled_max = 0;
     while (now < end) {
@@ -201,6 +225,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_constant_rate_sends_exactly_rate_times_duration),
+        cmocka_unit_test(test_total_rate_below_one_mrps_per_member_keeps_the_total),
         cmocka_unit_test(test_constant_rate_never_drifts_at_awkward_rates),
         cmocka_unit_test(test_poisson_count_is_within_five_sigma_and_gaps_vary),
         cmocka_unit_test(test_poisson_is_reproducible_from_its_seed),

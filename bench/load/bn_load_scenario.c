@@ -1,0 +1,836 @@
+/* The scenario reader: see bn_load_scenario.h. Every check happens here,
+ * before a single connection, so a typo costs a message, not a run. */
+#include "bn_load_scenario.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bn_load_json.h"
+#include "bn_load_tmpl.h"
+#include "px_err.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const top_keys[] = {"target",      "ca",        "insecure",   "duration",
+                                       "timeout",     "threads",   "closed",     "retry_after",
+                                       "max_retries", "seed",      "ca_cert",    "ca_key",
+                                       "sa_key",      "sa_issuer", "populations"};
+static const char *const pop_keys[] = {"name",  "count", "critical", "identity",
+                                       "start", "ramp",  "watches",  "requests"};
+static const char *const watch_keys[] = {"path", "relist"};
+static const char *const request_keys[] = {"method", "path",       "body",   "headers",
+                                           "rate",   "total_rate", "arrival"};
+static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
+static const char *const none_keys[] = {"kind"};
+static const char *const cert_keys[] = {"kind", "user", "groups", "cert", "key"};
+static const char *const token_keys[] = {"kind", "namespace", "serviceaccount", "node",
+                                         "pod",  "issuer",    "audience",       "expiration"};
+static const char *const bearer_keys[] = {"kind", "token"};
+static const char *const kubeconfig_keys[] = {"kind", "path"};
+
+struct kind {
+    const char *name;
+    enum bn_id_kind kind;
+    const char *const *keys;
+    size_t nkeys;
+};
+
+static const struct kind kinds[] = {
+    {"cert", BN_ID_CERT, cert_keys, N(cert_keys)},
+    {"token", BN_ID_TOKEN, token_keys, N(token_keys)},
+    {"bearer", BN_ID_BEARER, bearer_keys, N(bearer_keys)},
+    {"kubeconfig", BN_ID_KUBECONFIG, kubeconfig_keys, N(kubeconfig_keys)},
+    {"none", BN_ID_NONE, none_keys, N(none_keys)},
+};
+
+struct reader {
+    struct bn_json_ctx x;
+    struct bn_scn *s;
+    char dir[1024]; /* relative files resolve here; "" = as given */
+};
+
+/* --- values at the current path ---------------------------------------- */
+
+/* <v> as a template valid for every member of a population of <count>,
+ * optionally starting with "/". */
+static int
+template_value(struct reader *r, const json_t *v, uint32_t count, bool slash, char **out)
+{
+    char why[256];
+
+    if (!json_is_string(v) || json_string_length(v) != strlen(json_string_value(v)) ||
+        (slash && json_string_value(v)[0] != '/')) {
+        return bn_json_fail_got(&r->x, v, slash ? "a string starting with \"/\"" : "a string");
+    }
+    if (bn_tmpl_check(json_string_value(v), count, why, sizeof(why)) != 0) {
+        return bn_json_fail(&r->x, "%s", why);
+    }
+    free(*out);
+    if ((*out = strdup(json_string_value(v))) == NULL) {
+        return bn_json_fail(&r->x, "out of memory");
+    }
+    return 0;
+}
+
+/* Member <key> of <obj> as a template; absent is fine unless <required>. */
+static int
+read_template(struct reader *r, const json_t *obj, const char *key, bool required, uint32_t count,
+              bool slash, char **out)
+{
+    json_t *v = json_object_get(obj, key);
+    size_t saved;
+    int rc;
+
+    if (v == NULL && !required) {
+        return 0;
+    }
+    saved = bn_json_key(&r->x, key);
+    rc = v == NULL ? bn_json_fail(&r->x, "required") : template_value(r, v, count, slash, out);
+    bn_json_restore(&r->x, saved);
+    return rc;
+}
+
+/* A file member, resolved against the scenario's directory and checked
+ * readable now rather than after minting 5,000 certificates. */
+static int
+read_file(struct reader *r, const json_t *obj, const char *key, bool required, char **out)
+{
+    json_t *v = json_object_get(obj, key);
+    const char *raw;
+    char *full;
+    size_t saved, need;
+    int rc = 0;
+
+    if (v == NULL && !required) {
+        return 0;
+    }
+    saved = bn_json_key(&r->x, key);
+    if (v == NULL) {
+        rc = bn_json_fail(&r->x, "required");
+        goto out;
+    }
+    if (!json_is_string(v) || json_string_value(v)[0] == '\0') {
+        rc = bn_json_fail_got(&r->x, v, "a file name");
+        goto out;
+    }
+    raw = json_string_value(v);
+    need = strlen(r->dir) + strlen(raw) + 2;
+    if ((full = malloc(need)) == NULL) {
+        rc = bn_json_fail(&r->x, "out of memory");
+        goto out;
+    }
+    snprintf(full, need, "%s%s%s", raw[0] == '/' ? "" : r->dir,
+             raw[0] == '/' || r->dir[0] == '\0' ? "" : "/", raw);
+    if (access(full, R_OK) != 0) {
+        rc = bn_json_fail_got(&r->x, v, "a readable file (%s)", strerror(errno));
+        free(full);
+        goto out;
+    }
+    free(*out);
+    *out = full;
+out:
+    bn_json_restore(&r->x, saved);
+    return rc;
+}
+
+static int
+read_rate(struct reader *r, const json_t *v, const char *key, uint64_t *mrps)
+{
+    size_t saved = bn_json_key(&r->x, key);
+    int rc = bn_json_rate(&r->x, v, mrps);
+
+    bn_json_restore(&r->x, saved);
+    return rc;
+}
+
+/* --- identities -------------------------------------------------------- */
+
+static int
+read_groups(struct reader *r, const json_t *groups, uint32_t count, struct bn_scn_identity *id)
+{
+    size_t i, saved = bn_json_key(&r->x, "groups"), at;
+    int rc = 0;
+
+    if (!json_is_array(groups) || json_array_size(groups) > BN_SCN_MAX_GROUPS) {
+        rc = bn_json_fail_got(&r->x, groups, "an array of at most %d strings", BN_SCN_MAX_GROUPS);
+    }
+    for (i = 0; rc == 0 && i < json_array_size(groups); i++) {
+        at = bn_json_index(&r->x, i);
+        rc = template_value(r, json_array_get(groups, i), count, false, &id->groups[i]);
+        id->ngroups += rc == 0;
+        bn_json_restore(&r->x, at);
+    }
+    bn_json_restore(&r->x, saved);
+    return rc;
+}
+
+static int
+read_cert_identity(struct reader *r, const json_t *o, uint32_t count, struct bn_scn_identity *id)
+{
+    json_t *groups = json_object_get(o, "groups");
+
+    if (json_object_get(o, "user") != NULL && json_object_get(o, "cert") != NULL) {
+        return bn_json_fail(&r->x, "\"user\" (minted) and \"cert\" (files) are exclusive");
+    }
+    if (json_object_get(o, "cert") != NULL || json_object_get(o, "key") != NULL) {
+        if (groups != NULL) {
+            return bn_json_fail(&r->x,
+                                "\"groups\" goes with \"user\": a certificate file has its own");
+        }
+        return read_file(r, o, "cert", true, &id->cert) != 0 ||
+                       read_file(r, o, "key", true, &id->key) != 0
+                   ? -1
+                   : 0;
+    }
+    if (read_template(r, o, "user", true, count, false, &id->user) != 0) {
+        return -1;
+    }
+    if (groups != NULL && read_groups(r, groups, count, id) != 0) {
+        return -1;
+    }
+    if (r->s->ca_cert == NULL || r->s->ca_key == NULL) {
+        return bn_json_fail(
+            &r->x, "minting certificates needs \"ca_cert\" and \"ca_key\" at the top level");
+    }
+    return 0;
+}
+
+static int
+read_token_identity(struct reader *r, const json_t *o, uint32_t count, struct bn_scn_identity *id)
+{
+    if (read_template(r, o, "namespace", true, count, false, &id->ns) != 0 ||
+        read_template(r, o, "serviceaccount", true, count, false, &id->serviceaccount) != 0 ||
+        read_template(r, o, "node", false, count, false, &id->node) != 0 ||
+        read_template(r, o, "pod", false, count, false, &id->pod) != 0 ||
+        bn_json_string(&r->x, o, "issuer", false, &id->issuer) != 0 ||
+        bn_json_string(&r->x, o, "audience", false, &id->audience) != 0 ||
+        bn_json_duration(&r->x, o, "expiration", &id->expiration_ns) != 0) {
+        return -1;
+    }
+    if (r->s->sa_key == NULL) {
+        return bn_json_fail(&r->x, "signing tokens needs \"sa_key\" at the top level");
+    }
+    if (id->issuer == NULL) {
+        if (r->s->sa_issuer == NULL) {
+            size_t saved = bn_json_key(&r->x, "issuer");
+
+            bn_json_fail(&r->x, "required (or \"sa_issuer\" at the top level)");
+            bn_json_restore(&r->x, saved);
+            return -1;
+        }
+        if ((id->issuer = strdup(r->s->sa_issuer)) == NULL) {
+            return bn_json_fail(&r->x, "out of memory");
+        }
+    }
+    /* kube-apiserver's --api-audiences defaults to the issuer. */
+    if (id->audience == NULL && (id->audience = strdup(id->issuer)) == NULL) {
+        return bn_json_fail(&r->x, "out of memory");
+    }
+    return 0;
+}
+
+static int
+read_identity(struct reader *r, const json_t *o, uint32_t count, struct bn_scn_identity *id)
+{
+    json_t *k = json_object_get(o, "kind");
+    size_t i, saved = bn_json_key(&r->x, "identity");
+    int rc = -1;
+
+    if (!json_is_object(o)) {
+        bn_json_fail_got(&r->x, o, "an object");
+        goto out;
+    }
+    for (i = 0;
+         i < N(kinds) && !(json_is_string(k) && strcmp(json_string_value(k), kinds[i].name) == 0);
+         i++) {
+    }
+    if (i == N(kinds)) {
+        size_t at = bn_json_key(&r->x, "kind");
+
+        if (k == NULL) {
+            bn_json_fail(&r->x, "required");
+        } else {
+            bn_json_fail_got(&r->x, k,
+                             "one of \"cert\", \"token\", \"bearer\", \"kubeconfig\", \"none\"");
+        }
+        bn_json_restore(&r->x, at);
+        goto out;
+    }
+    if (bn_json_check_keys(&r->x, o, kinds[i].keys, kinds[i].nkeys) != 0) {
+        goto out;
+    }
+    id->kind = kinds[i].kind;
+    id->expiration_ns = 3600ull * 1000000000ull;
+    switch (id->kind) {
+    case BN_ID_CERT:
+        rc = read_cert_identity(r, o, count, id);
+        break;
+    case BN_ID_TOKEN:
+        rc = read_token_identity(r, o, count, id);
+        break;
+    case BN_ID_BEARER:
+        rc = read_template(r, o, "token", true, count, false, &id->token);
+        break;
+    case BN_ID_KUBECONFIG:
+        rc = read_file(r, o, "path", true, &id->path);
+        break;
+    case BN_ID_NONE:
+    default:
+        rc = 0;
+        break;
+    }
+out:
+    bn_json_restore(&r->x, saved);
+    return rc;
+}
+
+/* --- watches and requests ---------------------------------------------- */
+
+static int
+read_watch(struct reader *r, const json_t *o, uint32_t count, struct bn_scn_watch *w)
+{
+    if (!json_is_object(o)) {
+        return bn_json_fail_got(&r->x, o, "an object like {\"path\": \"/api/v1/pods?watch=true\"}");
+    }
+    w->relist = true;
+    return bn_json_check_keys(&r->x, o, watch_keys, N(watch_keys)) != 0 ||
+                   read_template(r, o, "path", true, count, true, &w->path) != 0 ||
+                   bn_json_bool(&r->x, o, "relist", &w->relist) != 0
+               ? -1
+               : 0;
+}
+
+static int
+read_method(struct reader *r, const json_t *o, struct bn_scn_request *q)
+{
+    json_t *v = json_object_get(o, "method");
+    size_t i, saved;
+
+    if (v == NULL) {
+        q->method = strdup("GET");
+        return q->method == NULL ? bn_json_fail(&r->x, "out of memory") : 0;
+    }
+    for (i = 0; i < N(methods); i++) {
+        if (json_is_string(v) && strcmp(json_string_value(v), methods[i]) == 0) {
+            q->method = strdup(methods[i]);
+            return q->method == NULL ? bn_json_fail(&r->x, "out of memory") : 0;
+        }
+    }
+    saved = bn_json_key(&r->x, "method");
+    bn_json_fail_got(&r->x, v, "one of GET, POST, PUT, PATCH, DELETE, HEAD");
+    bn_json_restore(&r->x, saved);
+    return -1;
+}
+
+static int
+read_headers(struct reader *r, const json_t *h, uint32_t count, struct bn_scn_request *q)
+{
+    size_t i, saved = bn_json_key(&r->x, "headers"), at;
+    int rc = 0;
+
+    if (!json_is_array(h) || json_array_size(h) > BN_SCN_MAX_HEADERS) {
+        rc = bn_json_fail_got(&r->x, h, "an array of at most %d \"Name: value\" strings",
+                              BN_SCN_MAX_HEADERS);
+    }
+    for (i = 0; rc == 0 && i < json_array_size(h); i++) {
+        const json_t *v = json_array_get(h, i);
+        const char *s = json_string_value(v), *colon = s != NULL ? strchr(s, ':') : NULL;
+
+        at = bn_json_index(&r->x, i);
+        if (colon == NULL || colon == s || strpbrk(s, "\r\n") != NULL ||
+            strcspn(s, " \t") < (size_t)(colon - s)) {
+            rc = bn_json_fail_got(&r->x, v, "\"Name: value\"");
+        } else {
+            rc = template_value(r, v, count, false, &q->headers[i]);
+            q->nheaders += rc == 0;
+        }
+        bn_json_restore(&r->x, at);
+    }
+    bn_json_restore(&r->x, saved);
+    return rc;
+}
+
+static int
+read_arrival(struct reader *r, const json_t *o, struct bn_scn_request *q)
+{
+    json_t *v = json_object_get(o, "arrival");
+    size_t saved;
+
+    if (v == NULL || (json_is_string(v) && strcmp(json_string_value(v), "constant") == 0)) {
+        q->arrival = BN_ARRIVAL_CONSTANT;
+        return 0;
+    }
+    if (json_is_string(v) && strcmp(json_string_value(v), "poisson") == 0) {
+        q->arrival = BN_ARRIVAL_POISSON;
+        return 0;
+    }
+    saved = bn_json_key(&r->x, "arrival");
+    bn_json_fail_got(&r->x, v, "\"constant\" or \"poisson\"");
+    bn_json_restore(&r->x, saved);
+    return -1;
+}
+
+static int
+read_request(struct reader *r, const json_t *o, uint32_t count, struct bn_scn_request *q)
+{
+    json_t *rate = json_object_get(o, "rate"), *total = json_object_get(o, "total_rate");
+    json_t *headers = json_object_get(o, "headers");
+
+    if (!json_is_object(o)) {
+        return bn_json_fail_got(&r->x, o,
+                                "an object like {\"path\": \"/version\", \"rate\": "
+                                "\"1/s\"}");
+    }
+    if (bn_json_check_keys(&r->x, o, request_keys, N(request_keys)) != 0 ||
+        read_method(r, o, q) != 0 ||
+        read_template(r, o, "path", true, count, true, &q->path) != 0 ||
+        read_template(r, o, "body", false, count, false, &q->body) != 0 ||
+        (headers != NULL && read_headers(r, headers, count, q) != 0) ||
+        read_arrival(r, o, q) != 0) {
+        return -1;
+    }
+    if (q->body != NULL && (strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0)) {
+        size_t saved = bn_json_key(&r->x, "body");
+
+        bn_json_fail(&r->x, "a %s request carries no body", q->method);
+        bn_json_restore(&r->x, saved);
+        return -1;
+    }
+    if (rate != NULL && total != NULL) {
+        return bn_json_fail(&r->x, "\"rate\" (per member) and \"total_rate\" are exclusive");
+    }
+    if (rate == NULL && total == NULL) {
+        if (r->s->closed) {
+            return 0; /* back-to-back: no rate */
+        }
+        return bn_json_fail(&r->x, "needs \"rate\" (per member) or \"total_rate\"");
+    }
+    q->total = total != NULL;
+    return read_rate(r, q->total ? total : rate, q->total ? "total_rate" : "rate", &q->rate_mrps);
+}
+
+/* --- populations ------------------------------------------------------- */
+
+static bool
+name_is_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n >= 1 && n <= BN_SCN_NAME_MAX &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* An array member of at most <max> entries; absent gives none. */
+static int
+read_list(struct reader *r, const json_t *o, const char *key, size_t max, const json_t **out)
+{
+    json_t *v = json_object_get(o, key);
+    size_t saved;
+
+    *out = NULL;
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_array(v) || json_array_size(v) > max) {
+        saved = bn_json_key(&r->x, key);
+        bn_json_fail_got(&r->x, v, "an array of at most %zu entries", max);
+        bn_json_restore(&r->x, saved);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+read_population(struct reader *r, const json_t *o, size_t idx)
+{
+    struct bn_scn_pop *p = &r->s->pops[idx];
+    const json_t *watches, *requests, *id;
+    size_t i, saved;
+
+    if (!json_is_object(o)) {
+        return bn_json_fail_got(&r->x, o, "an object");
+    }
+    p->count = 1;
+    if (bn_json_check_keys(&r->x, o, pop_keys, N(pop_keys)) != 0 ||
+        bn_json_string(&r->x, o, "name", true, &p->name) != 0) {
+        return -1;
+    }
+    saved = bn_json_key(&r->x, "name");
+    if (!name_is_valid(p->name)) {
+        bn_json_fail_got(&r->x, json_object_get(o, "name"),
+                         "1 to %d letters, digits, '.', '_' or '-'", BN_SCN_NAME_MAX);
+        bn_json_restore(&r->x, saved);
+        return -1;
+    }
+    for (i = 0; i < idx; i++) {
+        if (strcmp(r->s->pops[i].name, p->name) == 0) {
+            bn_json_fail(&r->x, "\"%s\" is already the name of populations[%zu]", p->name, i);
+            bn_json_restore(&r->x, saved);
+            return -1;
+        }
+    }
+    bn_json_restore(&r->x, saved);
+    if (bn_json_u32(&r->x, o, "count", 1, BN_SCN_MAX_COUNT, &p->count) != 0 ||
+        bn_json_bool(&r->x, o, "critical", &p->critical) != 0 ||
+        bn_json_duration(&r->x, o, "start", &p->start_ns) != 0 ||
+        bn_json_duration(&r->x, o, "ramp", &p->ramp_ns) != 0) {
+        return -1;
+    }
+    if (p->start_ns >= r->s->duration_ns) {
+        saved = bn_json_key(&r->x, "start");
+        bn_json_fail(&r->x, "starts after the run ends (\"duration\" is %.3gs)",
+                     (double)r->s->duration_ns / 1e9);
+        bn_json_restore(&r->x, saved);
+        return -1;
+    }
+    id = json_object_get(o, "identity");
+    if (id != NULL && read_identity(r, id, p->count, &p->id) != 0) {
+        return -1;
+    }
+    if (read_list(r, o, "watches", BN_SCN_MAX_WATCHES, &watches) != 0 ||
+        read_list(r, o, "requests", BN_SCN_MAX_REQUESTS, &requests) != 0) {
+        return -1;
+    }
+    if (json_array_size(watches) + json_array_size(requests) == 0) {
+        return bn_json_fail(&r->x, "has neither \"watches\" nor \"requests\": nothing to do");
+    }
+    saved = bn_json_key(&r->x, "watches");
+    for (i = 0; i < json_array_size(watches); i++) {
+        size_t at = bn_json_index(&r->x, i);
+
+        if (read_watch(r, json_array_get(watches, i), p->count, &p->watches[i]) != 0) {
+            return -1;
+        }
+        p->nwatches++;
+        bn_json_restore(&r->x, at);
+    }
+    bn_json_restore(&r->x, saved);
+    saved = bn_json_key(&r->x, "requests");
+    for (i = 0; i < json_array_size(requests); i++) {
+        size_t at = bn_json_index(&r->x, i);
+
+        if (read_request(r, json_array_get(requests, i), p->count, &p->requests[i]) != 0) {
+            return -1;
+        }
+        p->nrequests++;
+        bn_json_restore(&r->x, at);
+    }
+    bn_json_restore(&r->x, saved);
+    return 0;
+}
+
+static int
+read_populations(struct reader *r, const json_t *root)
+{
+    json_t *pops = json_object_get(root, "populations");
+    size_t i, saved = bn_json_key(&r->x, "populations");
+    int rc = 0;
+
+    if (!json_is_array(pops) || json_array_size(pops) == 0 ||
+        json_array_size(pops) > BN_SCN_MAX_POPS) {
+        rc = pops == NULL ? bn_json_fail(&r->x, "required")
+                          : bn_json_fail_got(&r->x, pops, "an array of 1 to %d populations",
+                                             BN_SCN_MAX_POPS);
+        bn_json_restore(&r->x, saved);
+        return rc;
+    }
+    r->s->pops = calloc(json_array_size(pops), sizeof(*r->s->pops));
+    if (r->s->pops == NULL) {
+        return bn_json_fail(&r->x, "out of memory");
+    }
+    for (i = 0; rc == 0 && i < json_array_size(pops); i++) {
+        size_t at = bn_json_index(&r->x, i);
+
+        r->s->npops++;
+        rc = read_population(r, json_array_get(pops, i), i);
+        bn_json_restore(&r->x, at);
+    }
+    bn_json_restore(&r->x, saved);
+    return rc;
+}
+
+/* --- the top level ----------------------------------------------------- */
+
+static int
+read_target(struct reader *r, const json_t *root, const char *override)
+{
+    json_t *v = override != NULL ? NULL : json_object_get(root, "target");
+    char why[256], *path = NULL;
+    size_t saved = bn_json_key(&r->x, "target");
+    int rc = 0;
+
+    if (override == NULL && v == NULL) {
+        rc = bn_json_fail(&r->x, "required (or --target URL)");
+    } else if (override == NULL && !json_is_string(v)) {
+        rc = bn_json_fail_got(&r->x, v, "an https:// URL");
+    } else {
+        const char *url = override != NULL ? override : json_string_value(v);
+
+        if (bn_scn_split_url(url, &r->s->host, &r->s->port, &path, why, sizeof(why)) != 0) {
+            rc = bn_json_fail(&r->x, "%s", why);
+        } else if (strcmp(path, "/") != 0) {
+            rc =
+                bn_json_fail(&r->x, "expected no path (requests name their own), got \"%s\"", path);
+        } else if ((r->s->target = strdup(url)) == NULL) {
+            rc = bn_json_fail(&r->x, "out of memory");
+        } else if (r->s->target[strlen(r->s->target) - 1] == '/') {
+            r->s->target[strlen(r->s->target) - 1] = '\0';
+        }
+    }
+    free(path);
+    bn_json_restore(&r->x, saved);
+    return rc;
+}
+
+static int
+read_top(struct reader *r, const json_t *root, const char *target)
+{
+    struct bn_scn *s = r->s;
+    json_t *seed = json_object_get(root, "seed");
+
+    s->duration_ns = 10ull * 1000000000ull;
+    s->timeout_ns = 30ull * 1000000000ull;
+    s->retry_after = true;
+    s->max_retries = 10; /* client-go's rest.Request default */
+    if (bn_json_check_keys(&r->x, root, top_keys, N(top_keys)) != 0 ||
+        read_target(r, root, target) != 0 ||
+        bn_json_bool(&r->x, root, "insecure", &s->insecure) != 0 ||
+        read_file(r, root, "ca", !s->insecure, &s->ca) != 0 ||
+        bn_json_duration(&r->x, root, "duration", &s->duration_ns) != 0 ||
+        bn_json_duration(&r->x, root, "timeout", &s->timeout_ns) != 0 ||
+        bn_json_u32(&r->x, root, "threads", 0, 1024, &s->threads) != 0 ||
+        bn_json_bool(&r->x, root, "closed", &s->closed) != 0 ||
+        bn_json_bool(&r->x, root, "retry_after", &s->retry_after) != 0 ||
+        bn_json_u32(&r->x, root, "max_retries", 0, BN_SCN_MAX_RETRIES, &s->max_retries) != 0 ||
+        read_file(r, root, "ca_cert", false, &s->ca_cert) != 0 ||
+        read_file(r, root, "ca_key", false, &s->ca_key) != 0 ||
+        read_file(r, root, "sa_key", false, &s->sa_key) != 0 ||
+        bn_json_string(&r->x, root, "sa_issuer", false, &s->sa_issuer) != 0) {
+        return -1;
+    }
+    if (s->duration_ns == 0) {
+        size_t saved = bn_json_key(&r->x, "duration");
+
+        bn_json_fail(&r->x, "must be more than 0");
+        bn_json_restore(&r->x, saved);
+        return -1;
+    }
+    if (seed != NULL) {
+        if (!json_is_integer(seed) || json_integer_value(seed) < 0) {
+            size_t saved = bn_json_key(&r->x, "seed");
+
+            bn_json_fail_got(&r->x, seed, "an integer >= 0");
+            bn_json_restore(&r->x, saved);
+            return -1;
+        }
+        s->seed = (uint64_t)json_integer_value(seed);
+    }
+    return read_populations(r, root);
+}
+
+int
+bn_scn_parse(const char *text, size_t len, const char *name, const char *target,
+             struct bn_scn **out, char *err, size_t errlen)
+{
+    struct reader r;
+    json_error_t je;
+    json_t *root;
+    const char *slash = strrchr(name, '/');
+    int rc = -1;
+
+    *out = NULL;
+    memset(&r, 0, sizeof(r));
+    bn_json_ctx_init(&r.x, name, err, errlen);
+    if (slash != NULL) {
+        snprintf(r.dir, sizeof(r.dir), "%.*s", (int)(slash - name), name);
+        if (r.dir[0] == '\0') {
+            snprintf(r.dir, sizeof(r.dir), "/");
+        }
+    }
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (root == NULL) {
+        px_errf(err, errlen, "%s:%d:%d: invalid JSON: %s", name, je.line, je.column, je.text);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        bn_json_fail_got(&r.x, root, "an object at the top level");
+        goto done;
+    }
+    if ((r.s = calloc(1, sizeof(*r.s))) == NULL || (r.s->name = strdup(name)) == NULL) {
+        bn_json_fail(&r.x, "out of memory");
+        goto done;
+    }
+    if (read_top(&r, root, target) == 0) {
+        *out = r.s;
+        r.s = NULL;
+        rc = 0;
+    }
+done:
+    bn_scn_free(r.s);
+    json_decref(root);
+    return rc;
+}
+
+int
+bn_scn_load(const char *path, const char *target, struct bn_scn **out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+    int rc;
+
+    *out = NULL;
+    if (f == NULL) {
+        px_errf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if ((buf = malloc(BN_SCN_FILE_MAX + 1)) == NULL) {
+        fclose(f);
+        px_errf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    n = fread(buf, 1, BN_SCN_FILE_MAX + 1, f);
+    if (ferror(f) || n > BN_SCN_FILE_MAX) {
+        px_errf(err, errlen, "%s: %s", path,
+                ferror(f) ? "read error" : "larger than 4 MiB; not a scenario");
+        rc = -1;
+    } else {
+        rc = bn_scn_parse(buf, n, path, target, out, err, errlen);
+    }
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+static void
+identity_fini(struct bn_scn_identity *id)
+{
+    size_t i;
+
+    free(id->user);
+    for (i = 0; i < id->ngroups; i++) {
+        free(id->groups[i]);
+    }
+    free(id->cert);
+    free(id->key);
+    free(id->ns);
+    free(id->serviceaccount);
+    free(id->node);
+    free(id->pod);
+    free(id->issuer);
+    free(id->audience);
+    free(id->token);
+    free(id->path);
+}
+
+void
+bn_scn_free(struct bn_scn *s)
+{
+    size_t i, j, k;
+
+    if (s == NULL) {
+        return;
+    }
+    for (i = 0; i < s->npops; i++) {
+        struct bn_scn_pop *p = &s->pops[i];
+
+        free(p->name);
+        identity_fini(&p->id);
+        for (j = 0; j < p->nwatches; j++) {
+            free(p->watches[j].path);
+        }
+        /* A request that failed half-read holds strings too. */
+        for (j = 0; j <= p->nrequests && j < BN_SCN_MAX_REQUESTS; j++) {
+            free(p->requests[j].method);
+            free(p->requests[j].path);
+            free(p->requests[j].body);
+            for (k = 0; k < BN_SCN_MAX_HEADERS; k++) {
+                free(p->requests[j].headers[k]);
+            }
+        }
+        if (p->nwatches < BN_SCN_MAX_WATCHES) {
+            free(p->watches[p->nwatches].path);
+        }
+    }
+    free(s->pops);
+    free(s->name);
+    free(s->target);
+    free(s->host);
+    free(s->port);
+    free(s->ca);
+    free(s->ca_cert);
+    free(s->ca_key);
+    free(s->sa_key);
+    free(s->sa_issuer);
+    free(s);
+}
+
+int
+bn_scn_split_url(const char *url, char **host, char **port, char **path, char *why, size_t whylen)
+{
+    const char *h, *end, *p, *colon;
+    size_t hl;
+
+    *host = *port = *path = NULL;
+    if (strncmp(url, "https://", 8) != 0) {
+        px_errf(why, whylen, "expected an https:// URL, got \"%.64s\"", url);
+        return -1;
+    }
+    h = url + 8;
+    p = h + strcspn(h, "/?#");
+    if (*h == '[') {
+        end = memchr(h, ']', (size_t)(p - h));
+        if (end == NULL) {
+            px_errf(why, whylen, "unterminated [IPv6] address in \"%.64s\"", url);
+            return -1;
+        }
+        colon = end + 1 < p && end[1] == ':' ? end + 1 : NULL;
+        h++;
+        hl = (size_t)(end - h);
+    } else {
+        colon = memchr(h, ':', (size_t)(p - h));
+        hl = (size_t)((colon != NULL ? colon : p) - h);
+    }
+    if (hl == 0 ||
+        (colon != NULL && (p - colon - 1 < 1 || p - colon - 1 > 5 ||
+                           strspn(colon + 1, "0123456789") != (size_t)(p - colon - 1)))) {
+        px_errf(why, whylen, "expected https://HOST[:PORT], got \"%.64s\"", url);
+        return -1;
+    }
+    *host = strndup(h, hl);
+    *port = colon != NULL ? strndup(colon + 1, (size_t)(p - colon - 1)) : strdup("443");
+    *path = strdup(*p == '\0' ? "/" : p);
+    if (*host == NULL || *port == NULL || *path == NULL || (*p != '\0' && *p != '/')) {
+        free(*host);
+        free(*port);
+        free(*path);
+        *host = *port = *path = NULL;
+        px_errf(why, whylen, "expected https://HOST[:PORT]/PATH, got \"%.64s\"", url);
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t
+bn_scn_member_rate(const struct bn_scn_pop *pop, const struct bn_scn_request *r, uint32_t *div)
+{
+    *div = r->total ? pop->count : 1;
+    return r->rate_mrps;
+}
+
+uint64_t
+bn_scn_pop_rate(const struct bn_scn_pop *pop)
+{
+    uint64_t sum = 0;
+    size_t i;
+
+    for (i = 0; i < pop->nrequests; i++) {
+        sum += pop->requests[i].total ? pop->requests[i].rate_mrps
+                                      : pop->requests[i].rate_mrps * pop->count;
+    }
+    return sum;
+}
