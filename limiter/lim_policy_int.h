@@ -1,0 +1,48 @@
+/* The layout of a policy, shared by the policy builder (lim_policy.c) and
+ * the decision (lim_decide.c): classes carry their precomputed buckets and
+ * the state slot lim_bind gave them. Private to limiter/. */
+#ifndef LIM_POLICY_INT_H
+#define LIM_POLICY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lim_bucket.h"
+#include "lim_policy.h"
+
+struct lim_class {
+    struct lim_class_params p; /* p.name owned */
+    uint32_t slot;             /* state slot in the bound limiter */
+    struct lim_rate rate;      /* per key; ns_per_token 0 = none */
+    struct lim_rate class_rate;
+    struct lim_rate watch_rate;
+    uint32_t seat_cap[2]; /* ceil(pool * share / 100) by pool; 0 = global cap only */
+};
+
+struct lim_rule {
+    struct lim_rule_params p; /* every string and list owned */
+    size_t class_index;
+    bool subject_any; /* no users, groups, service accounts, cred_mask */
+    bool request_any; /* no resources, no non_resource */
+};
+
+struct lim_policy {
+    struct lim_global_params g;
+    struct lim_rate gwatch_rate;
+    uint32_t pool_cap[2]; /* seats of each pool that non-exempt requests may use */
+    struct lim_class *classes;
+    size_t nclasses, classes_cap;
+    struct lim_rule *rules;
+    size_t nrules, rules_cap;
+    bool finished;
+    const void *bound_to; /* the struct lim of lim_bind */
+    uint64_t gen;         /* != 0 once bound: key of identities' match cache */
+};
+
+/* lim_policy_match, with the subject part of the first 64 rules cached in
+ * <id> for this policy's generation (when bound). Same result. */
+size_t lim_policy_match_cached(const struct lim_policy *p, struct lim_identity *id,
+                               const struct lim_request *r);
+
+#endif /* LIM_POLICY_INT_H */

@@ -1,0 +1,96 @@
+/* The per-(class, key) state: a bounded table of entries, sharded by key
+ * hash, each shard with its lock, an open-addressing index and an intrusive
+ * LRU. Entries never move while they hold anything, so a ticket can point at
+ * one. Only idle, full entries are evicted (bucket and watch bucket full, no
+ * request in flight, no open watch): eviction never hands a client a fresh
+ * bucket it had not earned. When a shard is full of live entries, the
+ * caller charges its class's overflow entry instead. Private to limiter/. */
+#ifndef LIM_TABLE_H
+#define LIM_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lim.h"
+
+#define LIM_TABLE_MAX_CLIENTS (1u << 24)
+#define LIM_TABLE_EVICT_SCAN  8 /* LRU-tail entries looked at per insert */
+
+enum lim_entry_flag {
+    LIM_ENTRY_USED = 1,
+    LIM_ENTRY_OVERFLOW = 2, /* a class's shared overflow entry */
+};
+
+/* The part of an entry the decision touches: one cache line. */
+struct lim_entry {
+    uint64_t h0, h1;     /* 128-bit keyed hash of the key */
+    uint64_t tat;        /* key bucket (lim_bucket.h) */
+    uint64_t watch_tat;  /* key watch-establishment bucket */
+    uint32_t prev, next; /* LRU neighbours */
+    uint32_t bumped;     /* now_ns >> 30 at the last LRU move */
+    uint16_t slot;       /* class slot */
+    uint8_t shard;
+    uint8_t flags;
+    uint32_t inflight; /* requests holding seats */
+    uint32_t watches;  /* open watches */
+    uint64_t requests; /* decisions for this key */
+};
+
+/* What only the admin plane reads. */
+struct lim_entry_cold {
+    uint64_t created_ns;
+    uint64_t rejects;
+    char key[LIM_KEY_DISPLAY];
+};
+
+enum lim_table_op {
+    LIM_TABLE_FIND = 0, /* look only: no insert, no LRU move */
+    LIM_TABLE_GET,      /* insert when absent, move to the LRU head */
+};
+
+struct lim_table;
+
+/* A table for at most <max_clients> (1..LIM_TABLE_MAX_CLIENTS) entries,
+ * allocated up front, plus one overflow entry per class slot. */
+struct lim_table *lim_table_new(uint32_t max_clients, char *err, size_t errlen);
+void lim_table_free(struct lim_table *t);
+
+/* The entry of (<h>, <slot>), returned with its lock held. LIM_TABLE_GET
+ * inserts a new entry (full buckets, <key> kept for display) when absent,
+ * evicting an idle full one from the shard's LRU tail when the shard is
+ * full. NULL, with nothing locked, when absent (FIND) or when the shard is
+ * full of live entries (GET). */
+struct lim_entry *lim_table_get(struct lim_table *t, const uint64_t h[2], uint32_t slot,
+                                const char *key, size_t keylen, uint64_t now_ns,
+                                enum lim_table_op op);
+
+/* Class <slot>'s overflow entry, returned with its lock held. */
+struct lim_entry *lim_table_overflow(struct lim_table *t, uint32_t slot);
+
+void lim_table_lock(struct lim_table *t, struct lim_entry *e);
+void lim_table_unlock(struct lim_table *t, struct lim_entry *e);
+struct lim_entry_cold *lim_table_cold(struct lim_table *t, struct lim_entry *e);
+
+/* Whether <e> holds nothing at <now_ns> and may be forgotten. */
+bool lim_entry_is_idle(const struct lim_entry *e, uint64_t now_ns);
+
+uint64_t lim_table_clients(const struct lim_table *t);
+uint64_t lim_table_evictions(const struct lim_table *t);
+uint32_t lim_table_max_clients(const struct lim_table *t);
+size_t lim_table_shard_count(const struct lim_table *t);
+
+/* Calls <fn> on each entry of shard <shard>, with that shard locked. */
+void lim_table_walk(struct lim_table *t, size_t shard,
+                    void (*fn)(void *arg, const struct lim_entry *e,
+                               const struct lim_entry_cold *cold),
+                    void *arg);
+
+/* Calls <fn> on the overflow entries of slots 0..<nslots>-1 that were
+ * ever used, each with its lock held. */
+void lim_table_walk_overflow(struct lim_table *t, size_t nslots,
+                             void (*fn)(void *arg, const struct lim_entry *e,
+                                        const struct lim_entry_cold *cold),
+                             void *arg);
+
+#endif /* LIM_TABLE_H */
