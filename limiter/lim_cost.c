@@ -233,6 +233,18 @@ lim_cost_compute(const struct lim_cost_params *cp, struct lim_learned *t, bool i
         }
         return;
     }
+    if (r->bad_list_options) {
+        /* APF's list estimator charges maximum seats when ListOptions fail
+         * to decode; we charge the maximum of both (the apiserver answers
+         * 400, so only a broken or hostile client pays it). */
+        out->tokens_mt = cap;
+        out->seats = cp->max_seats;
+        out->resource_slot = LIM_LEARNED_NONE;
+        if (why != NULL) {
+            snprintf(why, whylen, "malformed list options: maximum cost, %u seats", out->seats);
+        }
+        return;
+    }
     filtered = r->label_selector[0] != '\0' || r->field_selector[0] != '\0';
     consistent = r->rv == LIM_RV_UNSET || r->has_continue || r->rv_match == LIM_RVM_EXACT;
     bytes = list_bytes(cp, t, insert, r, filtered, &out->resource_slot);

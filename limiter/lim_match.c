@@ -83,17 +83,6 @@ subject_mask(const struct lim_policy *p, const struct lim_identity *id)
     return mask;
 }
 
-/* Verb names for explanations; the same strings as lim_verb_name. */
-static const char *
-verb_str(enum lim_verb v)
-{
-    static const char *const names[LIM_VERB_COUNT] = {
-        "",      "get",  "list", "watch", "create", "update", "patch", "delete", "deletecollection",
-        "proxy", "post", "put",  "head",  "options"};
-
-    return (unsigned)v < LIM_VERB_COUNT ? names[v] : "?";
-}
-
 static bool
 in_list(const char *s, const char *const *v, size_t n)
 {
@@ -277,12 +266,12 @@ request_matches(const struct lim_rule *ru, const struct lim_request *r, char *wh
             for (v = 0; v < LIM_VERB_COUNT && used < sizeof(list); v++) {
                 if (rp->verb_mask & (1u << v)) {
                     int w = snprintf(list + used, sizeof(list) - used, "%s%s", used ? "," : "",
-                                     verb_str((enum lim_verb)v));
+                                     lim_verb_name((enum lim_verb)v));
 
                     used += w > 0 ? (size_t)w : 0;
                 }
             }
-            snprintf(why, WHY_LEN, "verb %s not in [%s]", verb_str(r->verb), list);
+            snprintf(why, WHY_LEN, "verb %s not in [%s]", lim_verb_name(r->verb), list);
         }
         return false;
     }

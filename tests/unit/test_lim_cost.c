@@ -228,7 +228,7 @@ static void
 test_watch_pays_a_list_only_with_initial_events(void **state)
 {
     static const struct watch_case cases[] = {
-        {LIM_RV_VALUE, false, 1000, 1},   /* resumes: no initial events */
+        {LIM_RV_VALUE, false, 1000, 1},    /* resumes: no initial events */
         {LIM_RV_ZERO, false, 51000, 10},   /* initial events from the cache */
         {LIM_RV_UNSET, false, 101000, 10}, /* consistent: etcd's share too */
         {LIM_RV_VALUE, true, 51000, 10},   /* sendInitialEvents */
@@ -258,6 +258,22 @@ test_watch_pays_a_list_only_with_initial_events(void **state)
         assert_int_equal(c.resource_slot, LIM_LEARNED_NONE);
     }
     lim_learned_free(t);
+}
+
+static void
+test_malformed_list_options_cost_the_maximum(void **state)
+{
+    struct lim_cost_params cp = defaults();
+    struct lim_request r;
+    struct lim_cost c;
+
+    (void)state;
+    t_req(&r, LIM_VERB_LIST, "", "pods", "");
+    r.bad_list_options = true;
+    lim_cost_compute(&cp, NULL, false, &r, &c, NULL, 0);
+    assert_int_equal(c.tokens_mt, 100000);
+    assert_int_equal(c.seats, 10);
+    assert_int_equal(c.resource_slot, LIM_LEARNED_NONE);
 }
 
 static void
@@ -417,6 +433,7 @@ main(void)
         cmocka_unit_test(test_filtered_list_from_etcd_pays_the_unfiltered_read),
         cmocka_unit_test(test_single_named_object_costs_base),
         cmocka_unit_test(test_watch_pays_a_list_only_with_initial_events),
+        cmocka_unit_test(test_malformed_list_options_cost_the_maximum),
         cmocka_unit_test(test_deletecollection_pays_a_consistent_list_with_one_seat),
         cmocka_unit_test(test_learned_average_is_an_ewma_of_one_eighth),
         cmocka_unit_test(test_full_table_shares_the_other_slot),
