@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 /* Decoded path, query values and strings live in one buffer inside the
- * struct; a target that does not fit is an error (the proxy answers 414). */
+ * struct; a target that does not fit is an error (the proxy answers 414).
+ * Any target of at most 2040 bytes with a method of at most 16 fits. */
 #define LIM_REQUEST_BUF 8192
 
 enum lim_verb {
@@ -84,9 +85,14 @@ struct lim_request {
 
 /* Fills <r> from <method> and the request-target <target> (origin-form, or
  * absolute-form whose path is then used), as kube-apiserver would. Returns 0;
- * or -1 with <err> set when the target is malformed (bad percent-encoding,
- * NUL byte, too long, or a legacy /watch/ or /proxy/ prefix without a
- * resource, which kube-apiserver also refuses). */
+ * or -1 with <err> set when the target is malformed (bad percent-encoding in
+ * the path, a control byte such as NUL, a relative target, a bad authority,
+ * a method that is not a token, too long, or a legacy /watch/ or /proxy/
+ * prefix without a resource, which kube-apiserver also refuses), or when a
+ * decoded NUL (%00) would land in an exposed string. Like Go's URL.Query(),
+ * a query pair with a bad escape or a ';' is dropped, not an error. A
+ * non-resource request's verb is the lowercased method whenever that names
+ * a lim_verb ("WATCH /healthz" is a long-running watch, as in kube). */
 int lim_request_parse(struct lim_request *r, const char *method, size_t method_len,
                       const char *target, size_t target_len, char *err, size_t errlen)
     __attribute__((warn_unused_result));

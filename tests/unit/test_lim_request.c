@@ -565,6 +565,26 @@ test_request_buffer_bound_is_exact(void **state)
     assert_string_equal(req.path, "");
 }
 
+/* The header's promise: 2040 bytes always fit, even in the worst case of a
+ * field selector whose pinned name Go rewrites to three bytes per byte. */
+static void
+test_request_any_2040_byte_target_fits(void **state)
+{
+    static const char head[] = "/api/v1/pods?fieldSelector=metadata.name%3D%5C%3D";
+    static char t[2040];
+    char err[256];
+    size_t n = sizeof(head) - 1;
+
+    (void)state;
+    memcpy(t, head, n);
+    memset(t + n, 0xff, sizeof(t) - n);
+    assert_int_equal(
+        lim_request_parse(&req, "DELETECOLLECTION", 16, t, sizeof(t), err, sizeof(err)), 0);
+    assert_int_equal(lim_request_parse(&req, "GET", 3, t, sizeof(t), err, sizeof(err)), 0);
+    assert_int_equal(strlen(req.name), 1 + 3 * (sizeof(t) - n));
+    assert_int_equal(strlen(req.field_selector), 16 + sizeof(t) - n);
+}
+
 static void
 test_request_parse_forgets_previous_parse(void **state)
 {
@@ -641,6 +661,7 @@ main(void)
         cmocka_unit_test(test_request_refuses_what_kube_refuses),
         cmocka_unit_test(test_request_legacy_prefix_without_resource_reports_kube_message),
         cmocka_unit_test(test_request_buffer_bound_is_exact),
+        cmocka_unit_test(test_request_any_2040_byte_target_fits),
         cmocka_unit_test(test_request_parse_forgets_previous_parse),
         cmocka_unit_test(test_verb_names_round_trip),
     };
