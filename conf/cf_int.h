@@ -1,6 +1,7 @@
 /* conf's private plumbing, shared by its files and by nothing else: the
  * loading context that builds path-precise error messages, the typed readers
- * of JSON values, ${ENV} expansion and the human units. */
+ * of JSON values, ${ENV} expansion, the human units, the section readers
+ * and the OpenSSL-backed file checks. */
 #ifndef CF_INT_H
 #define CF_INT_H
 
@@ -14,6 +15,10 @@
 
 #define CF_PATH_MAX     256          /* a JSON path in messages */
 #define CF_STR_MAX      4096         /* a string value after ${} expansion */
+#define CF_FILE_MAX     (16u << 20)  /* the configuration file itself */
+#define CF_LIST_MAX     1024         /* entries of one list in a rule */
+#define CF_MAX_RULES    16384        /* rules of one policy */
+#define CF_NAME_MAX     63           /* a class name: a label in metrics and logs */
 #define CF_GOT_MAX      160          /* bytes of an offending string quoted back */
 #define CF_U64_MAX_SAFE (1ull << 62) /* bound for sizes and durations */
 
@@ -134,5 +139,41 @@ const char *cf_fmt_duration(uint64_t ns, char *buf, size_t len);
 const char *cf_fmt_size(uint64_t bytes, char *buf, size_t len);
 /* <milli>/1000 as "2", "0.5", "1.25", then <unit>. */
 void cf_fmt_milli(uint64_t milli, const char *unit, char *buf, size_t len);
+
+/* --- cf_sections.c, cf_limits.c, cf_rules.c --- */
+
+int cf_sections_read(struct cf_ctx *x, const json_t *root, struct cf_config *cf);
+/* Reads "limits" into a finished policy and cf->max_clients. */
+int cf_limits_read(struct cf_ctx *x, const json_t *limits, struct cf_config *cf);
+
+/* Name -> class index, for duplicate names and rule references. */
+struct cf_names;
+struct cf_names *cf_names_new(size_t cap);
+void cf_names_free(struct cf_names *t);
+/* Adds <name> as <index>; returns -1 when present (*<prev> = its index). */
+int cf_names_add(struct cf_names *t, const char *name, size_t index, size_t *prev);
+int cf_names_find(const struct cf_names *t, const char *name); /* -1: none */
+
+int cf_rules_read(struct cf_ctx *x, const json_t *rules, struct lim_policy *p,
+                  const struct cf_names *names, const char *const *class_names, size_t nclasses);
+/* Whether <r> matches every request (what the last rule must do). */
+bool cf_rule_is_catch_all(const struct lim_rule_params *r);
+
+/* --- cf_pem.c: the only OpenSSL user in conf --- */
+
+enum cf_pem_kind {
+    CF_PEM_CERTS = 0,   /* one or more certificates */
+    CF_PEM_PRIVATE_KEY, /* an unencrypted private key */
+    CF_PEM_PUBLIC_KEY,  /* an RSA or EC P-256 public key (RS256 / ES256) */
+};
+
+/* 0 when <path> is a readable PEM file holding <kind>; else -1 and <why>
+ * says what was wrong ("No such file or directory", "no certificate"). */
+int cf_pem_check(const char *path, enum cf_pem_kind kind, char *why, size_t whylen);
+/* 0 when private key <key_path> belongs to the first certificate of
+ * <cert_path> (both already checked). */
+int cf_pem_pair_check(const char *cert_path, const char *key_path, char *why, size_t whylen);
+/* The first 8 bytes of SHA-256(<data>) in hex into <out>. */
+void cf_hash_prefix(const void *data, size_t len, char out[17]);
 
 #endif /* CF_INT_H */
