@@ -1,4 +1,5 @@
-/* Loading valid files: every default cf.h and the limiter promise, ${ENV}
+/* Loading valid files: every default cf.h and the limiter promise, the shipped
+ * examples, ${ENV}
  * in a whole file, relative paths, the snapshot's hash and reference count,
  * reload diffs and the --check-config summary. */
 #include <stdarg.h>
@@ -30,6 +31,20 @@ load_ok(const char *json)
 
     if (cf_load_string(json, "t.json", &cf, err, sizeof(err)) != 0) {
         fail_msg("refused: %s", err);
+    }
+    return cf;
+}
+
+static struct cf_config *
+load_example(const char *name)
+{
+    struct cf_config *cf = NULL;
+    char path[1024], err[CF_ERRLEN] = "";
+    const char *src = getenv("FG_SRC_DIR");
+
+    snprintf(path, sizeof(path), "%s/conf/examples/%s", src != NULL ? src : ".", name);
+    if (cf_load(path, &cf, err, sizeof(err)) != 0) {
+        fail_msg("%s refused: %s", name, err);
     }
     return cf;
 }
@@ -312,6 +327,64 @@ test_snapshots_live_until_the_last_reference_goes(void **state)
 }
 
 static void
+test_every_example_loads_with_its_documented_shape(void **state)
+{
+    static const char *const names[] = {"sidecar.json", "incident-shed.json", "dry-run.json"};
+    static const char *const classes[] = {"exempt",         "leader-election",  "nodes",
+                                          "system",         "service-accounts", "unverified",
+                                          "global-default", "catch-all"};
+    struct cf_config *cf[3];
+    size_t i, k;
+    int sa;
+
+    (void)state;
+    unsetenv("FLOODGATE_UPSTREAM");
+    unsetenv("FLOODGATE_LISTEN");
+    unsetenv("FLOODGATE_ADMIN");
+    for (i = 0; i < 3; i++) {
+        cf[i] = load_example(names[i]);
+        assert_int_equal(lim_policy_class_count(cf[i]->policy), 8);
+        for (k = 0; k < 8; k++) {
+            assert_true(lim_policy_class_index(cf[i]->policy, classes[k]) >= 0);
+        }
+        assert_string_equal(cf[i]->upstream.servers[0], "127.0.0.1:6444");
+        assert_string_equal(cf[i]->listen.address, "0.0.0.0:6443");
+        assert_string_equal(cf[i]->admin.address, "127.0.0.1:9444");
+        assert_int_equal(lim_policy_class(cf[i]->policy, 0)->mode, LIM_MODE_EXEMPT);
+    }
+    /* dry-run: everything but the exempt class is shadowed. */
+    for (k = 1; k < 8; k++) {
+        assert_int_equal(lim_policy_class(cf[2]->policy, k)->mode, LIM_MODE_DRY_RUN);
+        assert_int_equal(lim_policy_class(cf[0]->policy, k)->mode, LIM_MODE_ENFORCE);
+    }
+    /* incident-shed: the storm's class is much tighter than the default. */
+    sa = lim_policy_class_index(cf[0]->policy, "service-accounts");
+    assert_true(lim_policy_class(cf[1]->policy, (size_t)sa)->class_rate_mtps * 4 <=
+                lim_policy_class(cf[0]->policy, (size_t)sa)->class_rate_mtps);
+    assert_true(lim_policy_class(cf[1]->policy, (size_t)sa)->max_watches_per_key <
+                lim_policy_class(cf[0]->policy, (size_t)sa)->max_watches_per_key);
+    for (i = 0; i < 3; i++) {
+        cf_unref(cf[i]);
+    }
+}
+
+static void
+test_examples_follow_the_environment(void **state)
+{
+    struct cf_config *cf;
+
+    (void)state;
+    setenv("FLOODGATE_UPSTREAM", "[::1]:16444", 1);
+    setenv("FLOODGATE_LISTEN", "127.0.0.1:0", 1);
+    cf = load_example("sidecar.json");
+    assert_string_equal(cf->upstream.servers[0], "[::1]:16444");
+    assert_string_equal(cf->listen.address, "127.0.0.1:0");
+    cf_unref(cf);
+    unsetenv("FLOODGATE_UPSTREAM");
+    unsetenv("FLOODGATE_LISTEN");
+}
+
+static void
 test_reload_keeps_classes_that_keep_their_names(void **state)
 {
     struct cf_config *prev =
@@ -368,6 +441,40 @@ test_reload_refuses_what_needs_a_restart(void **state)
 }
 
 static void
+test_summary_lists_classes_in_match_order_with_their_rules(void **state)
+{
+    struct cf_config *cf = load_example("sidecar.json");
+    size_t need = cf_summary(cf, NULL, 0), lines = 0;
+    char *full = malloc(need + 1), small[64];
+    const char *p, *exempt, *nodes, *catch_all;
+
+    (void)state;
+    assert_non_null(full);
+    assert_int_equal(cf_summary(cf, full, need + 1), need);
+    assert_int_equal(strlen(full), need);
+    for (p = full; *p != '\0'; p++) {
+        lines += *p == '\n';
+    }
+    assert_true(lines <= 40); /* one screen */
+    exempt = strstr(full, "  1 exempt ");
+    nodes = strstr(full, "  3 nodes ");
+    catch_all = strstr(full, "  8 catch-all ");
+    assert_non_null(exempt);
+    assert_non_null(nodes);
+    assert_non_null(catch_all);
+    assert_true(exempt < nodes && nodes < catch_all);
+    assert_non_null(strstr(full, "50/s burst 100 per node; class 2000/s burst 4000; 30% seats"));
+    assert_non_null(strstr(full, "<- rules[3] groups system:nodes\n"));
+    assert_non_null(strstr(full, "<- rules[8] everything else\n"));
+    /* A short buffer gets a terminated prefix and the same answer. */
+    assert_int_equal(cf_summary(cf, small, sizeof(small)), need);
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+    assert_memory_equal(small, full, sizeof(small) - 1);
+    free(full);
+    cf_unref(cf);
+}
+
+static void
 test_summary_shows_classes_no_rule_uses_last(void **state)
 {
     struct cf_config *cf = load_ok(
@@ -411,8 +518,11 @@ main(void)
         cmocka_unit_test(test_file_errors_name_the_file_and_position),
         cmocka_unit_test(test_snapshot_hash_is_the_first_64_bits_of_sha256),
         cmocka_unit_test(test_snapshots_live_until_the_last_reference_goes),
+        cmocka_unit_test(test_every_example_loads_with_its_documented_shape),
+        cmocka_unit_test(test_examples_follow_the_environment),
         cmocka_unit_test(test_reload_keeps_classes_that_keep_their_names),
         cmocka_unit_test(test_reload_refuses_what_needs_a_restart),
+        cmocka_unit_test(test_summary_lists_classes_in_match_order_with_their_rules),
         cmocka_unit_test(test_summary_shows_classes_no_rule_uses_last),
     };
 
