@@ -1,0 +1,12 @@
+/* The floodgate executable's subcommands: one function per subcommand, each
+ * in its own file (px_cmd_<name>.c), called by main.c with the arguments
+ * after the subcommand name (argv[0] is the subcommand). Each returns the
+ * process exit status. */
+#ifndef PX_CMD_H
+#define PX_CMD_H
+
+/* floodgate check-config FILE: validates FILE and prints the summary of its
+ * effective policy. 0 valid, 1 invalid, 2 usage. */
+int px_cmd_check(int argc, char **argv);
+
+#endif /* PX_CMD_H */
