@@ -21,7 +21,8 @@ enum cf_log_format { CF_LOG_JSON = 0, CF_LOG_TEXT };
 enum cf_log_level { CF_LOG_ERROR = 0, CF_LOG_WARN, CF_LOG_INFO, CF_LOG_DEBUG };
 
 /* All strings are owned by the snapshot; "" when unset, never NULL.
- * Addresses are "HOST:PORT", "[V6]:PORT" or "unix:/path". */
+ * Addresses are "HOST:PORT", "[V6]:PORT" or "unix:/path". File paths are
+ * resolved against the directory of the configuration file. */
 struct cf_listen {
     char *address;                   /* default "0.0.0.0:6443" */
     char *cert;                      /* PEM chain, required */
@@ -29,7 +30,8 @@ struct cf_listen {
     char *client_ca;                 /* PEM bundle; required unless client_auth is off */
     enum cf_client_auth client_auth; /* default optional */
     int tls_min_version;             /* 0x0303 (TLS 1.2, default) or 0x0304 */
-    uint32_t workers;                /* 0 in the file = number of cores */
+    uint32_t workers;                /* 0 in the file = number of cores,
+                                        resolved at load (never 0 here) */
     uint32_t max_header_bytes;       /* default 32 KiB -> 431 */
     uint64_t max_body_bytes;         /* default 3 MiB (kube's limit) -> 413 */
     uint64_t header_timeout_ns;      /* default 10 s -> 408 */
@@ -110,8 +112,8 @@ size_t cf_summary(const struct cf_config *cf, char *buf, size_t len);
 size_t cf_diff_classes(const struct cf_config *prev, const struct cf_config *next, bool *kept);
 
 /* Fields that cannot change without a restart (listen address, workers,
- * max_clients, admin address): 0 if <next> may replace <prev>, else -1 with
- * <err> naming the first such field. */
+ * max_clients, admin address and socket): 0 if <next> may replace <prev>,
+ * else -1 with <err> naming the first such field. */
 int cf_check_reloadable(const struct cf_config *prev, const struct cf_config *next, char *err,
                         size_t errlen) __attribute__((warn_unused_result));
 

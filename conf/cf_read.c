@@ -62,6 +62,7 @@ cf_read_string(struct cf_ctx *x, const json_t *v, char *out)
 {
     char why[160];
 
+    out[0] = '\0';
     if (!json_is_string(v)) {
         return cf_fail_got(x, v, "a string");
     }
@@ -330,7 +331,7 @@ cf_addr_valid(const char *s, bool allow_unix, bool allow_port0)
     struct in_addr a4;
 
     if (strncmp(s, "unix:", 5) == 0) {
-        return allow_unix && s[5] == '/' && strlen(s + 5) < UNIX_PATH_MAX;
+        return allow_unix && strncmp(s, "unix:/", 6) == 0 && strlen(s + 5) < UNIX_PATH_MAX;
     }
     if (s[0] == '[') {
         colon = strstr(s, "]:");
@@ -434,8 +435,8 @@ int
 cf_read_value(struct cf_ctx *x, const json_t *v, const struct cf_key *k, void *base)
 {
     void *field = (char *)base + k->off;
-    uint64_t n;
-    int e;
+    uint64_t n = 0;
+    int e = 0;
 
     switch (k->type) {
     case CF_T_STR:

@@ -85,10 +85,9 @@ emit(struct out *o, struct line *l)
     size_t n = l->n, first = 1;
 
     while (n > LINE_MAX_COLS - (first ? 0 : WRAP_INDENT)) {
-        size_t max = LINE_MAX_COLS - (first ? 0 : WRAP_INDENT), b = max;
+        size_t max = LINE_MAX_COLS - (first ? 0 : WRAP_INDENT), b = break_at(s, max);
         char cont[LINE_BUF];
 
-        b = break_at(s, max);
         if (first) {
             put(o, s, b);
         } else {
