@@ -36,6 +36,15 @@ px_tls_errf(char *err, size_t errlen, const char *what)
     ERR_clear_error();
 }
 
+void
+px_tls_error_string(unsigned long e, char *err, size_t errlen, const char *what)
+{
+    char reason[256];
+
+    ERR_error_string_n(e, reason, sizeof(reason));
+    px_errf(err, errlen, "%s: %s", what, reason);
+}
+
 static int
 alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
             unsigned int inlen, void *arg)

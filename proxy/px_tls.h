@@ -53,6 +53,11 @@ int px_tls_peer_subject(SSL *ssl, char *cn, size_t cnlen, char *orgs, size_t org
  * thread's error queue, so one connection's error never shows on another. */
 void px_tls_errf(char *err, size_t errlen, const char *what);
 
+/* Formats "<what>: <reason of OpenSSL error code e>" into <err>, for
+ * errors OpenSSL reported through another queue (libevent's
+ * bufferevent_get_openssl_error). */
+void px_tls_error_string(unsigned long e, char *err, size_t errlen, const char *what);
+
 /* Clears the thread's OpenSSL error queue (before SSL_free, after a failed
  * handshake). */
 void px_tls_clear_errors(void);
