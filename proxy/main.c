@@ -1,6 +1,7 @@
 /* The floodgate executable: a small dispatcher. Each subcommand lives in its
  * own px_cmd_<name>.c; this file only maps names (and the historical
- * --check-config spelling) to them. */
+ * --check-config spelling) to them. Without a subcommand (options first),
+ * floodgate runs the proxy. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ struct px_command {
 };
 
 static const struct px_command px_commands[] = {
+    {"run", px_cmd_run, "[run] --config FILE [--listen ADDR] [--ready-file PATH] [--workers N]",
+     "serve: the rate-limiting proxy in front of kube-apiserver (the default)"},
     {"check-config", px_cmd_check, "check-config FILE",
      "validate FILE and print the effective policy (exit 0 valid, 1 invalid)"},
 };
@@ -49,6 +52,8 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "--check-config") == 0) {
         cmd = "check-config";
+    } else if (strncmp(cmd, "--", 2) == 0) {
+        return px_cmd_run(argc, argv); /* `floodgate --config F` is `floodgate run --config F` */
     }
     for (i = 0; i < NCOMMANDS; i++) {
         if (strcmp(cmd, px_commands[i].name) == 0) {

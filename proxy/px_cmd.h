@@ -9,4 +9,9 @@
  * effective policy. 0 valid, 1 invalid, 2 usage. */
 int px_cmd_check(int argc, char **argv);
 
+/* floodgate [run] --config FILE [--listen ADDR] [--ready-file PATH]
+ * [--workers N]: serves until SIGTERM or SIGINT, then drains. 0 after a
+ * clean shutdown, 1 when it cannot start, 2 on usage errors. */
+int px_cmd_run(int argc, char **argv);
+
 #endif /* PX_CMD_H */

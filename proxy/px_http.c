@@ -358,11 +358,14 @@ static int
 on_url(llhttp_t *p, const char *at, size_t n)
 {
     struct px_http *h = p->data;
+    size_t to_414 = PX_HTTP_MAX_TARGET - h->head->target_len; /* bytes before 414 */
+    size_t to_431 = h->limits.max_header_bytes - h->head_bytes;
 
     if (h->head->target_len == 0) {
         h->head->target_off = h->head->len;
     }
-    if (n > PX_HTTP_MAX_TARGET - h->head->target_len) {
+    /* Whichever limit the bytes cross first, however they were split. */
+    if (n > to_414 && to_414 < to_431) {
         return fail(h, 414, "request-target too long");
     }
     h->head->target_len += (uint32_t)n;
