@@ -834,3 +834,23 @@ bn_scn_pop_rate(const struct bn_scn_pop *pop)
     }
     return sum;
 }
+
+double
+bn_scn_pop_expected(const struct bn_scn_pop *pop, uint64_t duration_ns)
+{
+    double member_s = 0, per_member = 0;
+    uint32_t i;
+    size_t k;
+
+    for (i = 0; i < pop->count; i++) {
+        uint64_t start = bn_sched_member_start(pop->start_ns, pop->ramp_ns, i, pop->count);
+
+        member_s += start < duration_ns ? (double)(duration_ns - start) / 1e9 : 0.0;
+    }
+    for (k = 0; k < pop->nrequests; k++) {
+        const struct bn_scn_request *r = &pop->requests[k];
+
+        per_member += (double)r->rate_mrps / 1000.0 / (r->total ? pop->count : 1);
+    }
+    return member_s * per_member;
+}

@@ -115,5 +115,9 @@ uint64_t bn_scn_member_rate(const struct bn_scn_pop *pop, const struct bn_scn_re
                             uint32_t *div);
 /* Requests per second, in mrps, that <pop> is configured to send. */
 uint64_t bn_scn_pop_rate(const struct bn_scn_pop *pop);
+/* Requests <pop> is scheduled to send in a run of <duration_ns>, each
+ * member from its place in the ramp: what an open-loop run should count
+ * when the target keeps up. */
+double bn_scn_pop_expected(const struct bn_scn_pop *pop, uint64_t duration_ns);
 
 #endif /* BN_LOAD_SCENARIO_H */
