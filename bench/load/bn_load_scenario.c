@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bn_load_json.h"
+#include "bn_load_scenario_int.h"
 #include "bn_load_tmpl.h"
 #include "px_err.h"
 
@@ -20,44 +21,13 @@ static const char *const top_keys[] = {"target",      "ca",        "insecure",  
                                        "sa_key",      "sa_issuer", "populations"};
 static const char *const pop_keys[] = {"name",  "count", "critical", "identity",
                                        "start", "ramp",  "watches",  "requests"};
-static const char *const watch_keys[] = {"path", "relist"};
-static const char *const request_keys[] = {"method", "path",       "body",   "headers",
-                                           "rate",   "total_rate", "arrival"};
-static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
-static const char *const none_keys[] = {"kind"};
-static const char *const cert_keys[] = {"kind", "user", "groups", "cert", "key"};
-static const char *const token_keys[] = {"kind", "namespace", "serviceaccount", "node",
-                                         "pod",  "issuer",    "audience",       "expiration"};
-static const char *const bearer_keys[] = {"kind", "token"};
-static const char *const kubeconfig_keys[] = {"kind", "path"};
-
-struct kind {
-    const char *name;
-    enum bn_id_kind kind;
-    const char *const *keys;
-    size_t nkeys;
-};
-
-static const struct kind kinds[] = {
-    {"cert", BN_ID_CERT, cert_keys, N(cert_keys)},
-    {"token", BN_ID_TOKEN, token_keys, N(token_keys)},
-    {"bearer", BN_ID_BEARER, bearer_keys, N(bearer_keys)},
-    {"kubeconfig", BN_ID_KUBECONFIG, kubeconfig_keys, N(kubeconfig_keys)},
-    {"none", BN_ID_NONE, none_keys, N(none_keys)},
-};
-
-struct reader {
-    struct bn_json_ctx x;
-    struct bn_scn *s;
-    char dir[1024]; /* relative files resolve here; "" = as given */
-};
-
 /* --- values at the current path ---------------------------------------- */
 
 /* <v> as a template valid for every member of a population of <count>,
  * optionally starting with "/". */
-static int
-template_value(struct reader *r, const json_t *v, uint32_t count, bool slash, char **out)
+int
+bn_scn_template_value(struct bn_scn_reader *r, const json_t *v, uint32_t count, bool slash,
+                      char **out)
 {
     char why[256];
 
@@ -76,9 +46,9 @@ template_value(struct reader *r, const json_t *v, uint32_t count, bool slash, ch
 }
 
 /* Member <key> of <obj> as a template; absent is fine unless <required>. */
-static int
-read_template(struct reader *r, const json_t *obj, const char *key, bool required, uint32_t count,
-              bool slash, char **out)
+int
+bn_scn_read_template(struct bn_scn_reader *r, const json_t *obj, const char *key, bool required,
+                     uint32_t count, bool slash, char **out)
 {
     json_t *v = json_object_get(obj, key);
     size_t saved;
@@ -88,15 +58,17 @@ read_template(struct reader *r, const json_t *obj, const char *key, bool require
         return 0;
     }
     saved = bn_json_key(&r->x, key);
-    rc = v == NULL ? bn_json_fail(&r->x, "required") : template_value(r, v, count, slash, out);
+    rc = v == NULL ? bn_json_fail(&r->x, "required")
+                   : bn_scn_template_value(r, v, count, slash, out);
     bn_json_restore(&r->x, saved);
     return rc;
 }
 
 /* A file member, resolved against the scenario's directory and checked
  * readable now rather than after minting 5,000 certificates. */
-static int
-read_file(struct reader *r, const json_t *obj, const char *key, bool required, char **out)
+int
+bn_scn_read_file(struct bn_scn_reader *r, const json_t *obj, const char *key, bool required,
+                 char **out)
 {
     json_t *v = json_object_get(obj, key);
     const char *raw;
@@ -136,280 +108,14 @@ out:
     return rc;
 }
 
-static int
-read_rate(struct reader *r, const json_t *v, const char *key, uint64_t *mrps)
+int
+bn_scn_read_rate(struct bn_scn_reader *r, const json_t *v, const char *key, uint64_t *mrps)
 {
     size_t saved = bn_json_key(&r->x, key);
     int rc = bn_json_rate(&r->x, v, mrps);
 
     bn_json_restore(&r->x, saved);
     return rc;
-}
-
-/* --- identities -------------------------------------------------------- */
-
-static int
-read_groups(struct reader *r, const json_t *groups, uint32_t count, struct bn_scn_identity *id)
-{
-    size_t i, saved = bn_json_key(&r->x, "groups"), at;
-    int rc = 0;
-
-    if (!json_is_array(groups) || json_array_size(groups) > BN_SCN_MAX_GROUPS) {
-        rc = bn_json_fail_got(&r->x, groups, "an array of at most %d strings", BN_SCN_MAX_GROUPS);
-    }
-    for (i = 0; rc == 0 && i < json_array_size(groups); i++) {
-        at = bn_json_index(&r->x, i);
-        rc = template_value(r, json_array_get(groups, i), count, false, &id->groups[i]);
-        id->ngroups += rc == 0;
-        bn_json_restore(&r->x, at);
-    }
-    bn_json_restore(&r->x, saved);
-    return rc;
-}
-
-static int
-read_cert_identity(struct reader *r, const json_t *o, uint32_t count, struct bn_scn_identity *id)
-{
-    json_t *groups = json_object_get(o, "groups");
-
-    if (json_object_get(o, "user") != NULL && json_object_get(o, "cert") != NULL) {
-        return bn_json_fail(&r->x, "\"user\" (minted) and \"cert\" (files) are exclusive");
-    }
-    if (json_object_get(o, "cert") != NULL || json_object_get(o, "key") != NULL) {
-        if (groups != NULL) {
-            return bn_json_fail(&r->x,
-                                "\"groups\" goes with \"user\": a certificate file has its own");
-        }
-        return read_file(r, o, "cert", true, &id->cert) != 0 ||
-                       read_file(r, o, "key", true, &id->key) != 0
-                   ? -1
-                   : 0;
-    }
-    if (read_template(r, o, "user", true, count, false, &id->user) != 0) {
-        return -1;
-    }
-    if (groups != NULL && read_groups(r, groups, count, id) != 0) {
-        return -1;
-    }
-    if (r->s->ca_cert == NULL || r->s->ca_key == NULL) {
-        return bn_json_fail(
-            &r->x, "minting certificates needs \"ca_cert\" and \"ca_key\" at the top level");
-    }
-    return 0;
-}
-
-static int
-read_token_identity(struct reader *r, const json_t *o, uint32_t count, struct bn_scn_identity *id)
-{
-    if (read_template(r, o, "namespace", true, count, false, &id->ns) != 0 ||
-        read_template(r, o, "serviceaccount", true, count, false, &id->serviceaccount) != 0 ||
-        read_template(r, o, "node", false, count, false, &id->node) != 0 ||
-        read_template(r, o, "pod", false, count, false, &id->pod) != 0 ||
-        bn_json_string(&r->x, o, "issuer", false, &id->issuer) != 0 ||
-        bn_json_string(&r->x, o, "audience", false, &id->audience) != 0 ||
-        bn_json_duration(&r->x, o, "expiration", &id->expiration_ns) != 0) {
-        return -1;
-    }
-    if (r->s->sa_key == NULL) {
-        return bn_json_fail(&r->x, "signing tokens needs \"sa_key\" at the top level");
-    }
-    if (id->issuer == NULL) {
-        if (r->s->sa_issuer == NULL) {
-            size_t saved = bn_json_key(&r->x, "issuer");
-
-            bn_json_fail(&r->x, "required (or \"sa_issuer\" at the top level)");
-            bn_json_restore(&r->x, saved);
-            return -1;
-        }
-        if ((id->issuer = strdup(r->s->sa_issuer)) == NULL) {
-            return bn_json_fail(&r->x, "out of memory");
-        }
-    }
-    /* kube-apiserver's --api-audiences defaults to the issuer. */
-    if (id->audience == NULL && (id->audience = strdup(id->issuer)) == NULL) {
-        return bn_json_fail(&r->x, "out of memory");
-    }
-    return 0;
-}
-
-static int
-read_identity(struct reader *r, const json_t *o, uint32_t count, struct bn_scn_identity *id)
-{
-    json_t *k = json_object_get(o, "kind");
-    size_t i, saved = bn_json_key(&r->x, "identity");
-    int rc = -1;
-
-    if (!json_is_object(o)) {
-        bn_json_fail_got(&r->x, o, "an object");
-        goto out;
-    }
-    for (i = 0;
-         i < N(kinds) && !(json_is_string(k) && strcmp(json_string_value(k), kinds[i].name) == 0);
-         i++) {
-    }
-    if (i == N(kinds)) {
-        size_t at = bn_json_key(&r->x, "kind");
-
-        if (k == NULL) {
-            bn_json_fail(&r->x, "required");
-        } else {
-            bn_json_fail_got(&r->x, k,
-                             "one of \"cert\", \"token\", \"bearer\", \"kubeconfig\", \"none\"");
-        }
-        bn_json_restore(&r->x, at);
-        goto out;
-    }
-    if (bn_json_check_keys(&r->x, o, kinds[i].keys, kinds[i].nkeys) != 0) {
-        goto out;
-    }
-    id->kind = kinds[i].kind;
-    id->expiration_ns = 3600ull * 1000000000ull;
-    switch (id->kind) {
-    case BN_ID_CERT:
-        rc = read_cert_identity(r, o, count, id);
-        break;
-    case BN_ID_TOKEN:
-        rc = read_token_identity(r, o, count, id);
-        break;
-    case BN_ID_BEARER:
-        rc = read_template(r, o, "token", true, count, false, &id->token);
-        break;
-    case BN_ID_KUBECONFIG:
-        rc = read_file(r, o, "path", true, &id->path);
-        break;
-    case BN_ID_NONE:
-    default:
-        rc = 0;
-        break;
-    }
-out:
-    bn_json_restore(&r->x, saved);
-    return rc;
-}
-
-/* --- watches and requests ---------------------------------------------- */
-
-static int
-read_watch(struct reader *r, const json_t *o, uint32_t count, struct bn_scn_watch *w)
-{
-    if (!json_is_object(o)) {
-        return bn_json_fail_got(&r->x, o, "an object like {\"path\": \"/api/v1/pods?watch=true\"}");
-    }
-    w->relist = true;
-    return bn_json_check_keys(&r->x, o, watch_keys, N(watch_keys)) != 0 ||
-                   read_template(r, o, "path", true, count, true, &w->path) != 0 ||
-                   bn_json_bool(&r->x, o, "relist", &w->relist) != 0
-               ? -1
-               : 0;
-}
-
-static int
-read_method(struct reader *r, const json_t *o, struct bn_scn_request *q)
-{
-    json_t *v = json_object_get(o, "method");
-    size_t i, saved;
-
-    if (v == NULL) {
-        q->method = strdup("GET");
-        return q->method == NULL ? bn_json_fail(&r->x, "out of memory") : 0;
-    }
-    for (i = 0; i < N(methods); i++) {
-        if (json_is_string(v) && strcmp(json_string_value(v), methods[i]) == 0) {
-            q->method = strdup(methods[i]);
-            return q->method == NULL ? bn_json_fail(&r->x, "out of memory") : 0;
-        }
-    }
-    saved = bn_json_key(&r->x, "method");
-    bn_json_fail_got(&r->x, v, "one of GET, POST, PUT, PATCH, DELETE, HEAD");
-    bn_json_restore(&r->x, saved);
-    return -1;
-}
-
-static int
-read_headers(struct reader *r, const json_t *h, uint32_t count, struct bn_scn_request *q)
-{
-    size_t i, saved = bn_json_key(&r->x, "headers"), at;
-    int rc = 0;
-
-    if (!json_is_array(h) || json_array_size(h) > BN_SCN_MAX_HEADERS) {
-        rc = bn_json_fail_got(&r->x, h, "an array of at most %d \"Name: value\" strings",
-                              BN_SCN_MAX_HEADERS);
-    }
-    for (i = 0; rc == 0 && i < json_array_size(h); i++) {
-        const json_t *v = json_array_get(h, i);
-        const char *s = json_string_value(v), *colon = s != NULL ? strchr(s, ':') : NULL;
-
-        at = bn_json_index(&r->x, i);
-        if (colon == NULL || colon == s || strpbrk(s, "\r\n") != NULL ||
-            strcspn(s, " \t") < (size_t)(colon - s)) {
-            rc = bn_json_fail_got(&r->x, v, "\"Name: value\"");
-        } else {
-            rc = template_value(r, v, count, false, &q->headers[i]);
-            q->nheaders += rc == 0;
-        }
-        bn_json_restore(&r->x, at);
-    }
-    bn_json_restore(&r->x, saved);
-    return rc;
-}
-
-static int
-read_arrival(struct reader *r, const json_t *o, struct bn_scn_request *q)
-{
-    json_t *v = json_object_get(o, "arrival");
-    size_t saved;
-
-    if (v == NULL || (json_is_string(v) && strcmp(json_string_value(v), "constant") == 0)) {
-        q->arrival = BN_ARRIVAL_CONSTANT;
-        return 0;
-    }
-    if (json_is_string(v) && strcmp(json_string_value(v), "poisson") == 0) {
-        q->arrival = BN_ARRIVAL_POISSON;
-        return 0;
-    }
-    saved = bn_json_key(&r->x, "arrival");
-    bn_json_fail_got(&r->x, v, "\"constant\" or \"poisson\"");
-    bn_json_restore(&r->x, saved);
-    return -1;
-}
-
-static int
-read_request(struct reader *r, const json_t *o, uint32_t count, struct bn_scn_request *q)
-{
-    json_t *rate = json_object_get(o, "rate"), *total = json_object_get(o, "total_rate");
-    json_t *headers = json_object_get(o, "headers");
-
-    if (!json_is_object(o)) {
-        return bn_json_fail_got(&r->x, o,
-                                "an object like {\"path\": \"/version\", \"rate\": "
-                                "\"1/s\"}");
-    }
-    if (bn_json_check_keys(&r->x, o, request_keys, N(request_keys)) != 0 ||
-        read_method(r, o, q) != 0 ||
-        read_template(r, o, "path", true, count, true, &q->path) != 0 ||
-        read_template(r, o, "body", false, count, false, &q->body) != 0 ||
-        (headers != NULL && read_headers(r, headers, count, q) != 0) ||
-        read_arrival(r, o, q) != 0) {
-        return -1;
-    }
-    if (q->body != NULL && (strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0)) {
-        size_t saved = bn_json_key(&r->x, "body");
-
-        bn_json_fail(&r->x, "a %s request carries no body", q->method);
-        bn_json_restore(&r->x, saved);
-        return -1;
-    }
-    if (rate != NULL && total != NULL) {
-        return bn_json_fail(&r->x, "\"rate\" (per member) and \"total_rate\" are exclusive");
-    }
-    if (rate == NULL && total == NULL) {
-        if (r->s->closed) {
-            return 0; /* back-to-back: no rate */
-        }
-        return bn_json_fail(&r->x, "needs \"rate\" (per member) or \"total_rate\"");
-    }
-    q->total = total != NULL;
-    return read_rate(r, q->total ? total : rate, q->total ? "total_rate" : "rate", &q->rate_mrps);
 }
 
 /* --- populations ------------------------------------------------------- */
@@ -425,7 +131,7 @@ name_is_valid(const char *s)
 
 /* An array member of at most <max> entries; absent gives none. */
 static int
-read_list(struct reader *r, const json_t *o, const char *key, size_t max, const json_t **out)
+read_list(struct bn_scn_reader *r, const json_t *o, const char *key, size_t max, const json_t **out)
 {
     json_t *v = json_object_get(o, key);
     size_t saved;
@@ -445,7 +151,7 @@ read_list(struct reader *r, const json_t *o, const char *key, size_t max, const 
 }
 
 static int
-read_population(struct reader *r, const json_t *o, size_t idx)
+read_population(struct bn_scn_reader *r, const json_t *o, size_t idx)
 {
     struct bn_scn_pop *p = &r->s->pops[idx];
     const json_t *watches, *requests, *id;
@@ -488,7 +194,7 @@ read_population(struct reader *r, const json_t *o, size_t idx)
         return -1;
     }
     id = json_object_get(o, "identity");
-    if (id != NULL && read_identity(r, id, p->count, &p->id) != 0) {
+    if (id != NULL && bn_scn_read_identity(r, id, p->count, &p->id) != 0) {
         return -1;
     }
     if (read_list(r, o, "watches", BN_SCN_MAX_WATCHES, &watches) != 0 ||
@@ -502,7 +208,7 @@ read_population(struct reader *r, const json_t *o, size_t idx)
     for (i = 0; i < json_array_size(watches); i++) {
         size_t at = bn_json_index(&r->x, i);
 
-        if (read_watch(r, json_array_get(watches, i), p->count, &p->watches[i]) != 0) {
+        if (bn_scn_read_watch(r, json_array_get(watches, i), p->count, &p->watches[i]) != 0) {
             return -1;
         }
         p->nwatches++;
@@ -513,7 +219,7 @@ read_population(struct reader *r, const json_t *o, size_t idx)
     for (i = 0; i < json_array_size(requests); i++) {
         size_t at = bn_json_index(&r->x, i);
 
-        if (read_request(r, json_array_get(requests, i), p->count, &p->requests[i]) != 0) {
+        if (bn_scn_read_request(r, json_array_get(requests, i), p->count, &p->requests[i]) != 0) {
             return -1;
         }
         p->nrequests++;
@@ -524,7 +230,7 @@ read_population(struct reader *r, const json_t *o, size_t idx)
 }
 
 static int
-read_populations(struct reader *r, const json_t *root)
+read_populations(struct bn_scn_reader *r, const json_t *root)
 {
     json_t *pops = json_object_get(root, "populations");
     size_t i, saved = bn_json_key(&r->x, "populations");
@@ -556,7 +262,7 @@ read_populations(struct reader *r, const json_t *root)
 /* --- the top level ----------------------------------------------------- */
 
 static int
-read_target(struct reader *r, const json_t *root, const char *override)
+read_target(struct bn_scn_reader *r, const json_t *root, const char *override)
 {
     json_t *v = override != NULL ? NULL : json_object_get(root, "target");
     char why[256], *path = NULL;
@@ -587,7 +293,7 @@ read_target(struct reader *r, const json_t *root, const char *override)
 }
 
 static int
-read_top(struct reader *r, const json_t *root, const char *target)
+read_top(struct bn_scn_reader *r, const json_t *root, const char *target)
 {
     struct bn_scn *s = r->s;
     json_t *seed = json_object_get(root, "seed");
@@ -599,16 +305,16 @@ read_top(struct reader *r, const json_t *root, const char *target)
     if (bn_json_check_keys(&r->x, root, top_keys, N(top_keys)) != 0 ||
         read_target(r, root, target) != 0 ||
         bn_json_bool(&r->x, root, "insecure", &s->insecure) != 0 ||
-        read_file(r, root, "ca", !s->insecure, &s->ca) != 0 ||
+        bn_scn_read_file(r, root, "ca", !s->insecure, &s->ca) != 0 ||
         bn_json_duration(&r->x, root, "duration", &s->duration_ns) != 0 ||
         bn_json_duration(&r->x, root, "timeout", &s->timeout_ns) != 0 ||
         bn_json_u32(&r->x, root, "threads", 0, 1024, &s->threads) != 0 ||
         bn_json_bool(&r->x, root, "closed", &s->closed) != 0 ||
         bn_json_bool(&r->x, root, "retry_after", &s->retry_after) != 0 ||
         bn_json_u32(&r->x, root, "max_retries", 0, BN_SCN_MAX_RETRIES, &s->max_retries) != 0 ||
-        read_file(r, root, "ca_cert", false, &s->ca_cert) != 0 ||
-        read_file(r, root, "ca_key", false, &s->ca_key) != 0 ||
-        read_file(r, root, "sa_key", false, &s->sa_key) != 0 ||
+        bn_scn_read_file(r, root, "ca_cert", false, &s->ca_cert) != 0 ||
+        bn_scn_read_file(r, root, "ca_key", false, &s->ca_key) != 0 ||
+        bn_scn_read_file(r, root, "sa_key", false, &s->sa_key) != 0 ||
         bn_json_string(&r->x, root, "sa_issuer", false, &s->sa_issuer) != 0) {
         return -1;
     }
@@ -636,7 +342,7 @@ int
 bn_scn_parse(const char *text, size_t len, const char *name, const char *target,
              struct bn_scn **out, char *err, size_t errlen)
 {
-    struct reader r;
+    struct bn_scn_reader r;
     json_error_t je;
     json_t *root;
     const char *slash = strrchr(name, '/');

@@ -1,5 +1,5 @@
-/* The reflector's pure parts: reading event lines and list heads, and the
- * LIST and watch targets it sends, parameter by parameter. */
+/* The watch wire: reading event lines and list heads, and the LIST and
+ * watch targets a reflector sends, parameter by parameter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "bn_load_watch.h"
+#include "bn_load_event.h"
 
 struct ev_case {
     const char *line;
