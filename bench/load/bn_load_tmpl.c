@@ -8,6 +8,7 @@
 #include "px_err.h"
 
 #define NUM_DIGITS_MAX 18 /* keeps i % N + M below 2^63 */
+#define WIDTH_MAX      20 /* digits of a uint64_t */
 
 /* Reads 1..18 digits at *<p>. */
 static int
@@ -32,13 +33,14 @@ read_number(const char **p, uint64_t *out)
 
 /* <p> points at "{i"; on success *<end> is past the "}". */
 static int
-index_placeholder(const char *p, uint64_t i, uint64_t *value, const char **end, char *why,
-                  size_t whylen)
+index_placeholder(const char *p, uint64_t i, uint64_t *value, uint64_t *width, const char **end,
+                  char *why, size_t whylen)
 {
     const char *q = p + 2;
     uint64_t mod = 0, add = 0;
     bool has_mod = false;
 
+    *width = 0;
     if (*q == '%') {
         q++;
         if (read_number(&q, &mod) != 0) {
@@ -56,6 +58,14 @@ index_placeholder(const char *p, uint64_t i, uint64_t *value, const char **end, 
             goto malformed;
         }
     }
+    if (*q == ':') {
+        /* {i:05}: zero-padded to a width, as generated names are
+         * (node-00042). */
+        q++;
+        if (*q != '0' || read_number(&q, width) != 0 || *width < 1 || *width > WIDTH_MAX) {
+            goto malformed;
+        }
+    }
     if (*q != '}') {
         goto malformed;
     }
@@ -68,7 +78,8 @@ malformed : {
     int shown = close != NULL && close - p < 32 ? (int)(close - p + 1) : 8;
 
     px_errf(why, whylen,
-            "malformed placeholder \"%.*s\" (expected {i}, {i+N}, {i%%N}, {i%%N+M} or {pop})",
+            "malformed placeholder \"%.*s\" (expected {i}, {i+N}, {i%%N}, {i%%N+M}, with an "
+            "optional :0W width, or {pop})",
             shown, p);
     return -1;
 }
@@ -77,7 +88,7 @@ malformed : {
 static bool
 starts_index(const char *p)
 {
-    return p[0] == '{' && p[1] == 'i' && (p[2] == '}' || p[2] == '+' || p[2] == '%');
+    return p[0] == '{' && p[1] == 'i' && (p[2] == '}' || p[2] == '+' || p[2] == '%' || p[2] == ':');
 }
 
 int
@@ -93,12 +104,12 @@ bn_tmpl_expand(const char *src, const struct bn_tmpl_vars *v, char *out, size_t 
         size_t len;
 
         if (starts_index(p)) {
-            uint64_t value;
+            uint64_t value, width;
 
-            if (index_placeholder(p, v->i, &value, &next, why, whylen) != 0) {
+            if (index_placeholder(p, v->i, &value, &width, &next, why, whylen) != 0) {
                 return -1;
             }
-            len = (size_t)snprintf(num, sizeof(num), "%" PRIu64, value);
+            len = (size_t)snprintf(num, sizeof(num), "%0*" PRIu64, (int)width, value);
             piece = num;
         } else if (strncmp(p, "{pop}", 5) == 0) {
             piece = v->pop != NULL ? v->pop : "";

@@ -15,6 +15,7 @@
  *   {i+N}    the index plus N ({i+1}: 1-based names)
  *   {i%N}    the index modulo N, N >= 1 (members sharing N names)
  *   {i%N+M}  modulo, then plus
+ *   {i:0W}   any of the above zero-padded to W digits ({i:05}: node-00042)
  *   {pop}    the population's name                                    */
 struct bn_tmpl_vars {
     uint64_t i;

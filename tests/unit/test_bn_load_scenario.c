@@ -233,7 +233,7 @@ static const struct bad_case bad[] = {
      "\"identity\": {\"kind\": \"cert\", \"user\": \"u\", \"groups\": [\"g\", \"n-{i+}\"]}, " REQ
      "}]}",
      "storm.json: populations[0].identity.groups[1]: malformed placeholder \"{i+}\" (expected "
-     "{i}, {i+N}, {i%N}, {i%N+M} or {pop})"},
+     "{i}, {i+N}, {i%N}, {i%N+M}, with an optional :0W width, or {pop})"},
     {HEAD POP "\"identity\": {\"kind\": \"cert\", \"cert\": \"node.crt\"}, " REQ "}]}",
      "storm.json: populations[0].identity.key: required"},
     {HEAD POP "\"identity\": {\"kind\": \"token\", \"namespace\": \"ns\", \"serviceaccount\": "

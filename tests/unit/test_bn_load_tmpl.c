@@ -26,6 +26,15 @@ static const struct expand_case cases[] = {
     {"{i}{i}", 12, "1212", NULL},
     {"system:node:node-{i}", 4999, "system:node:node-4999", NULL},
     {"{pop}-{i}", 3, "fleet-3", NULL},
+    {"node-{i:05}", 42, "node-00042", NULL},
+    {"node-{i%1000+1:03}", 1998, "node-999", NULL},
+    {"node-{i:02}", 12345, "node-12345", NULL},
+    {"{i:5}", 0, NULL,
+     "malformed placeholder \"{i:5}\" (expected {i}, {i+N}, {i%N}, {i%N+M}, with an optional :0W "
+     "width, or {pop})"},
+    {"{i:00}", 0, NULL,
+     "malformed placeholder \"{i:00}\" (expected {i}, {i+N}, {i%N}, {i%N+M}, with an optional :0W "
+     "width, or {pop})"},
     {"", 0, "", NULL},
     {"no placeholders", 0, "no placeholders", NULL},
     {"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p-{i}\"}}", 2,
@@ -33,15 +42,18 @@ static const struct expand_case cases[] = {
     {"{index} {} {i {pod}", 5, "{index} {} {i {pod}", NULL},
     {"trailing {", 0, "trailing {", NULL},
     {"{i+}", 0, NULL,
-     "malformed placeholder \"{i+}\" (expected {i}, {i+N}, {i%N}, {i%N+M} or {pop})"},
+     "malformed placeholder \"{i+}\" (expected {i}, {i+N}, {i%N}, {i%N+M}, with an optional :0W "
+     "width, or {pop})"},
     {"x{i%}", 0, NULL,
-     "malformed placeholder \"{i%}\" (expected {i}, {i+N}, {i%N}, {i%N+M} or {pop})"},
+     "malformed placeholder \"{i%}\" (expected {i}, {i+N}, {i%N}, {i%N+M}, with an optional :0W "
+     "width, or {pop})"},
     {"{i+1%3}", 0, NULL,
-     "malformed placeholder \"{i+1%3}\" (expected {i}, {i+N}, {i%N}, {i%N+M} or {pop})"},
+     "malformed placeholder \"{i+1%3}\" (expected {i}, {i+N}, {i%N}, {i%N+M}, with an optional :0W "
+     "width, or {pop})"},
     {"{i%0}", 0, NULL, "\"{i%0}\": the modulo must be at least 1"},
     {"{i+1234567890123456789}", 0, NULL,
-     "malformed placeholder \"{i+1234567890123456789}\" (expected {i}, {i+N}, {i%N}, {i%N+M} or "
-     "{pop})"},
+     "malformed placeholder \"{i+1234567890123456789}\" (expected {i}, {i+N}, {i%N}, {i%N+M}, "
+     "with an optional :0W width, or {pop})"},
 };
 
 static void
@@ -103,6 +115,7 @@ test_uses_index_tells_per_member_templates_apart(void **state)
     assert_true(bn_tmpl_uses_index("{\"a\":1} node-{i%3+1}"));
     assert_false(bn_tmpl_uses_index("/version"));
     assert_false(bn_tmpl_uses_index("{pop} {index}"));
+    assert_true(bn_tmpl_uses_index("node-{i:05}"));
 }
 
 int
