@@ -130,12 +130,19 @@ parse_args(int argc, char **argv, struct opts *o)
             *(c == 't'   ? &o->threads
               : c == 'c' ? &o->connections
                          : &o->max_retries) = strtol(optarg, &end, 10);
-            if (errno != 0 || *end != '\0' || end == optarg || strtol(optarg, NULL, 10) < 0 ||
-                strtol(optarg, NULL, 10) > 1000000) {
-                fprintf(stderr, "floodgate-load: %s: expected a number, got \"%s\"\n",
+            /* Threads and connections start at 1, retries at 0. */
+            if (errno != 0 || *end != '\0' || end == optarg ||
+                strtol(optarg, NULL, 10) < (c == O_MAXR ? 0 : 1) ||
+                strtol(optarg, NULL, 10) > (c == 'c'   ? BN_SCN_MAX_COUNT
+                                            : c == 't' ? 1024
+                                                       : 100)) {
+                fprintf(stderr, "floodgate-load: %s: expected %s, got \"%s\"\n",
                         c == 't'   ? "--threads"
                         : c == 'c' ? "--connections"
                                    : "--max-retries",
+                        c == 't'   ? "1 to 1024"
+                        : c == 'c' ? "1 to 100000"
+                                   : "0 to 100",
                         optarg);
                 return -1;
             }
