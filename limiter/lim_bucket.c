@@ -55,24 +55,6 @@ lim_bucket_tokens_mt(uint64_t tat, const struct lim_rate *r, uint64_t now_ns)
     return ahead <= r->window_ns ? (int64_t)span : -(int64_t)span;
 }
 
-bool
-lim_abucket_take(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt, uint64_t now_ns,
-                 uint64_t allow_ns, uint64_t *deficit_ns)
-{
-    uint64_t cur = atomic_load_explicit(tat, memory_order_relaxed);
-    uint64_t next;
-
-    do {
-        next = lim_bucket_next(cur, r, cost_mt, now_ns);
-        *deficit_ns = lim_bucket_deficit(next, r, now_ns);
-        if (*deficit_ns > allow_ns) {
-            return false;
-        }
-    } while (!atomic_compare_exchange_weak_explicit(tat, &cur, next, memory_order_relaxed,
-                                                    memory_order_relaxed));
-    return true;
-}
-
 void
 lim_abucket_give(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt)
 {

@@ -81,8 +81,23 @@ int64_t lim_bucket_tokens_mt(uint64_t tat, const struct lim_rate *r, uint64_t no
 /* A bucket shared by threads (class and global buckets): takes <cost_mt>
  * when the deficit is at most <allow_ns> (the debt LIM_DELAY may run up).
  * Returns true when taken; *<deficit_ns> is the deficit either way. */
-bool lim_abucket_take(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt,
-                      uint64_t now_ns, uint64_t allow_ns, uint64_t *deficit_ns);
+static inline bool
+lim_abucket_take(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt, uint64_t now_ns,
+                 uint64_t allow_ns, uint64_t *deficit_ns)
+{
+    uint64_t cur = atomic_load_explicit(tat, memory_order_relaxed);
+    uint64_t next;
+
+    do {
+        next = lim_bucket_next(cur, r, cost_mt, now_ns);
+        *deficit_ns = lim_bucket_deficit(next, r, now_ns);
+        if (*deficit_ns > allow_ns) {
+            return false;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(tat, &cur, next, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
 
 /* Gives back what lim_abucket_take took (rollback of a rejected request).
  * Exact in tokens: the bucket ends where it would have without the take,

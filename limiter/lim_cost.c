@@ -189,15 +189,59 @@ list_bytes(const struct lim_cost_params *cp, struct lim_learned *t, bool insert,
     return b != 0 ? b : cp->default_list_bytes;
 }
 
+enum cost_case { COST_BASE = 0, COST_LONG_RUNNING, COST_BAD_OPTIONS, COST_LIST };
+
+/* The one-line explanation for lim_explain; kept out of lim_cost_compute
+ * so that the decision's path carries no string buffers. */
+static void __attribute__((noinline))
+explain(char *why, size_t whylen, enum cost_case cc, const struct lim_request *r,
+        const struct lim_cost *out, bool filtered, bool consistent, uint64_t ubytes, bool learned,
+        bool capped)
+{
+    enum lim_verb v = r->verb;
+    char b1[24], b2[24];
+
+    switch (cc) {
+    case COST_LONG_RUNNING:
+        snprintf(why, whylen, "long-running %s: base cost, no seat", r->resource);
+        break;
+    case COST_BAD_OPTIONS:
+        snprintf(why, whylen, "malformed list options: maximum cost, %u seats", out->seats);
+        break;
+    case COST_BASE:
+        snprintf(why, whylen, "%s: base cost %llu.%03llu tokens, 1 seat",
+                 r->name[0] != '\0' && (v == LIM_VERB_LIST || v == LIM_VERB_WATCH)
+                     ? "one named object"
+                 : v == LIM_VERB_WATCH ? "watch from a resourceVersion (no initial events)"
+                                       : "not a list",
+                 (unsigned long long)(out->tokens_mt / 1000),
+                 (unsigned long long)(out->tokens_mt % 1000));
+        break;
+    case COST_LIST:
+        snprintf(
+            why, whylen, "%s %s%s from %s: %s%s%s%s -> %llu.%03llu tokens%s, %u seats",
+            v == LIM_VERB_WATCH  ? "watch with initial events"
+            : v == LIM_VERB_LIST ? "list"
+                                 : "deletecollection",
+            r->resource, filtered ? " (filtered)" : "", consistent ? "etcd" : "the watch cache",
+            fmt_bytes(b1, sizeof(b1), out->learned_bytes), learned ? " learned" : " default",
+            consistent ? " + etcd share of " : "",
+            consistent ? fmt_bytes(b2, sizeof(b2), ubytes) : "",
+            (unsigned long long)(out->tokens_mt / 1000),
+            (unsigned long long)(out->tokens_mt % 1000), capped ? " (capped)" : "", out->seats);
+        break;
+    }
+}
+
 void
-lim_cost_compute(const struct lim_cost_params *cp, struct lim_learned *t, bool insert,
-                 const struct lim_request *r, struct lim_cost *out, char *why, size_t whylen)
+lim_cost_full(const struct lim_cost_params *cp, struct lim_learned *t, bool insert,
+              const struct lim_request *r, struct lim_cost *out, char *why, size_t whylen)
 {
     enum lim_verb v = r->verb;
     bool is_watch = v == LIM_VERB_WATCH, readonly, filtered, consistent;
     uint64_t bytes, ubytes = 0, tokens, cap = (uint64_t)cp->max_tokens * LIM_MT_PER_TOKEN;
-    uint16_t uslot;
-    char b1[24], b2[24];
+    uint16_t slot, uslot;
+    enum cost_case cc = COST_BASE;
 
     /* maxinflight.go's read-only verbs; a non-resource GET/HEAD reads too. */
     readonly = r->is_resource ? (v == LIM_VERB_GET || v == LIM_VERB_LIST || is_watch)
@@ -206,48 +250,37 @@ lim_cost_compute(const struct lim_cost_params *cp, struct lim_learned *t, bool i
     out->kind = is_watch ? LIM_KIND_WATCH : out->pool;
     out->tokens_mt = cp->base_mt < cap ? cp->base_mt : cap;
     out->seats = 1;
-    out->list_like = false;
     out->resource_slot = LIM_LEARNED_NONE;
     out->learned_bytes = 0;
+    out->list_like = r->is_resource && r->name[0] == '\0' &&
+                     (v == LIM_VERB_LIST || v == LIM_VERB_DELETECOLLECTION ||
+                      (is_watch && (r->rv != LIM_RV_VALUE || r->send_initial_events)));
     if (r->is_long_running && !is_watch) {
         /* kube-apiserver's max-inflight and APF both let exec, attach,
          * port-forward, proxy and log?follow run without a seat: they live
          * for minutes and would pin the pool. They pay their tokens. */
         out->seats = 0;
-        if (why != NULL) {
-            snprintf(why, whylen, "long-running %s: base cost, no seat", r->resource);
-        }
-        return;
-    }
-    out->list_like = r->is_resource && r->name[0] == '\0' &&
-                     (v == LIM_VERB_LIST || v == LIM_VERB_DELETECOLLECTION ||
-                      (is_watch && (r->rv != LIM_RV_VALUE || r->send_initial_events)));
-    if (!out->list_like) {
-        if (why != NULL) {
-            snprintf(why, whylen, "%s: base cost %llu.%03llu tokens, 1 seat",
-                     r->name[0] != '\0' && (v == LIM_VERB_LIST || is_watch) ? "one named object"
-                     : is_watch ? "watch from a resourceVersion (no initial events)"
-                                : "not a list",
-                     (unsigned long long)(out->tokens_mt / 1000),
-                     (unsigned long long)(out->tokens_mt % 1000));
-        }
-        return;
-    }
-    if (r->bad_list_options) {
+        out->list_like = false;
+        cc = COST_LONG_RUNNING;
+    } else if (out->list_like && r->bad_list_options) {
         /* APF's list estimator charges maximum seats when ListOptions fail
          * to decode; we charge the maximum of both (the apiserver answers
          * 400, so only a broken or hostile client pays it). */
         out->tokens_mt = cap;
         out->seats = cp->max_seats;
-        out->resource_slot = LIM_LEARNED_NONE;
+        cc = COST_BAD_OPTIONS;
+    } else if (out->list_like) {
+        cc = COST_LIST;
+    }
+    if (cc != COST_LIST) {
         if (why != NULL) {
-            snprintf(why, whylen, "malformed list options: maximum cost, %u seats", out->seats);
+            explain(why, whylen, cc, r, out, false, false, 0, false, false);
         }
         return;
     }
     filtered = r->label_selector[0] != '\0' || r->field_selector[0] != '\0';
     consistent = r->rv == LIM_RV_UNSET || r->has_continue || r->rv_match == LIM_RVM_EXACT;
-    bytes = list_bytes(cp, t, insert, r, filtered, &out->resource_slot);
+    bytes = list_bytes(cp, t, insert, r, filtered, &slot);
     tokens = cp->base_mt + bytes * LIM_MT_PER_TOKEN / cp->bytes_per_token;
     if (consistent && cp->etcd_extra_pct != 0) {
         /* etcd reads the whole range and the apiserver filters after. */
@@ -261,22 +294,11 @@ lim_cost_compute(const struct lim_cost_params *cp, struct lim_learned *t, bool i
 
         out->seats = (uint32_t)(seats < cp->max_seats ? seats : cp->max_seats);
     }
-    if (v != LIM_VERB_LIST) {
-        out->resource_slot = LIM_LEARNED_NONE; /* only a LIST's response is its size */
-    }
+    /* Only a LIST's response is its resource's size. */
+    out->resource_slot = v == LIM_VERB_LIST ? slot : LIM_LEARNED_NONE;
     if (why != NULL) {
-        snprintf(why, whylen, "%s %s%s from %s: %s%s%s%s -> %llu.%03llu tokens%s, %u seats",
-                 is_watch             ? "watch with initial events"
-                 : v == LIM_VERB_LIST ? "list"
-                                      : "deletecollection",
-                 r->resource, filtered ? " (filtered)" : "",
-                 consistent ? "etcd" : "the watch cache", fmt_bytes(b1, sizeof(b1), bytes),
-                 lim_learned_bytes(t, out->resource_slot) ? " learned" : " default",
-                 consistent ? " + etcd share of " : "",
-                 consistent ? fmt_bytes(b2, sizeof(b2), ubytes) : "",
-                 (unsigned long long)(out->tokens_mt / 1000),
-                 (unsigned long long)(out->tokens_mt % 1000), tokens > cap ? " (capped)" : "",
-                 out->seats);
+        explain(why, whylen, cc, r, out, filtered, consistent, ubytes,
+                lim_learned_bytes(t, slot) != 0, tokens > cap);
     }
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lim.h"
 #include "lim_hash.h"
 #include "lim_policy.h"
 #include "lim_request.h"
@@ -53,10 +54,33 @@ struct lim_cost {
     uint64_t learned_bytes; /* the size the tokens used (0 for base cost) */
 };
 
+/* lim_cost_compute's general case. */
+void lim_cost_full(const struct lim_cost_params *cp, struct lim_learned *t, bool insert,
+                   const struct lim_request *r, struct lim_cost *out, char *why, size_t whylen);
+
 /* Weighs <r> under <cp>. <t> may be NULL (nothing learned: defaults). With
  * <insert>, a resource seen for the first time claims a learned slot. When
- * <why> is not NULL it receives a one-line explanation. */
-void lim_cost_compute(const struct lim_cost_params *cp, struct lim_learned *t, bool insert,
-                      const struct lim_request *r, struct lim_cost *out, char *why, size_t whylen);
+ * <why> is not NULL it receives a one-line explanation. The common case, a
+ * resource request that is neither a list nor long-running, is inline. */
+static inline void
+lim_cost_compute(const struct lim_cost_params *cp, struct lim_learned *t, bool insert,
+                 const struct lim_request *r, struct lim_cost *out, char *why, size_t whylen)
+{
+    enum lim_verb v = r->verb;
+    uint64_t cap = (uint64_t)cp->max_tokens * LIM_MT_PER_TOKEN;
+
+    if (why != NULL || !r->is_resource || r->is_long_running || v == LIM_VERB_LIST ||
+        v == LIM_VERB_WATCH || v == LIM_VERB_DELETECOLLECTION) {
+        lim_cost_full(cp, t, insert, r, out, why, whylen);
+        return;
+    }
+    out->pool = v == LIM_VERB_GET ? LIM_KIND_READONLY : LIM_KIND_MUTATING;
+    out->kind = out->pool;
+    out->tokens_mt = cp->base_mt < cap ? cp->base_mt : cap;
+    out->seats = 1;
+    out->list_like = false;
+    out->resource_slot = LIM_LEARNED_NONE;
+    out->learned_bytes = 0;
+}
 
 #endif /* LIM_COST_H */

@@ -1,6 +1,6 @@
-/* The decision and explain: one internal function,
- * decide(), serves lim_decide (commit) and lim_explain (look only, with a
- * trace, against live or fresh state), so the explanation is the decision.
+/* The decision and explain: one internal function, decide(), serves
+ * lim_decide (commit) and lim_explain (look only, with a trace, against
+ * live or fresh state), so the explanation is the decision.
  *
  * Order: operator block/allow, rule match, class mode, exempt (count and
  * admit), shed, cost, then the checks: first those that commit nothing
@@ -9,19 +9,30 @@
  * bucket last. A rejected request leaves every counter and bucket as it
  * found them. Dry-run runs the same checks and admits anyway, holding its
  * seats and watches (it really is in flight) but not taking the tokens of a
- * would-be rejection, so buckets evolve as they would under enforce. */
+ * would-be rejection, so buckets evolve as they would under enforce.
+ *
+ * Every primitive below has three behaviours: live and committed
+ * (lim_decide), live and only looked at (lim_explain), and fresh
+ * (lim_explain without a limiter). They live in this one file so that the
+ * hot path compiles to straight-line code (bench/limiter counts its
+ * instructions). */
 #include "lim.h"
 
 #include <string.h>
 
 #include "lim_decide.h"
+#include "lim_hash.h"
 #include "lim_int.h"
 #include "lim_policy_int.h"
 
-static void decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
-                   const struct lim_request *r, uint64_t now_ns, uint64_t rnd, bool commit,
-                   struct lim_decision *out, struct lim_trace *tr);
+static inline __attribute__((always_inline)) void
+decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
+       const struct lim_request *r, uint64_t now_ns, uint64_t rnd, bool commit,
+       struct lim_decision *out, struct lim_trace *tr);
 
+/* Two instances of the same decision: decide() is inlined with constant
+ * commit and trace, so lim_decide's copy carries none of explain's
+ * branches. */
 void
 lim_decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
            const struct lim_request *r, uint64_t now_ns, uint64_t rnd, struct lim_decision *out)
@@ -42,11 +53,203 @@ lim_explain(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
     decide(l, p, id, r, now_ns, 0, false, out, trace);
 }
 
+/* --- primitives --- */
+
+/* Adds <n> to <ctr> (a fresh zero without a limiter) and checks the sum against <cap>
+ * (0: none); undone when over. Without commit it only looks. */
+static inline __attribute__((always_inline)) bool
+counter_take(const struct dctx *d, _Atomic int64_t *ctr, int64_t n, uint32_t cap)
+{
+    int64_t v;
+
+    if (!d->live) {
+        v = n;
+    } else if (d->commit) {
+        v = atomic_fetch_add_explicit(ctr, n, memory_order_relaxed) + n;
+    } else {
+        v = atomic_load_explicit(ctr, memory_order_relaxed) + n;
+    }
+    if (cap != 0 && v > (int64_t)cap) {
+        if (d->commit) {
+            atomic_fetch_sub_explicit(ctr, n, memory_order_relaxed);
+        }
+        return false;
+    }
+    return true;
+}
+
+static inline __attribute__((always_inline)) bool
+abucket_take(const struct dctx *d, _Atomic uint64_t *tat, const struct lim_rate *r,
+             uint64_t cost_mt, uint64_t *deficit)
+{
+    uint64_t cur;
+
+    if (d->commit) {
+        return lim_abucket_take(tat, r, cost_mt, d->now, d->allow_ns, deficit);
+    }
+    cur = d->live ? atomic_load_explicit(tat, memory_order_relaxed) : 0;
+    *deficit = lim_bucket_deficit(lim_bucket_next(cur, r, cost_mt, d->now), r, d->now);
+    return *deficit <= d->allow_ns;
+}
+
+/* Undoes the shared counters and buckets run_checks took. */
+static void __attribute__((noinline)) rollback(struct dctx *d)
+{
+    struct lim *l = d->l;
+
+    if (d->commit) {
+        if (d->got & LIM_GOT_CBUCKET) {
+            lim_abucket_give(&d->s->class_tat, d->crate, d->cost_mt);
+        }
+        if (d->got & LIM_GOT_GWBUCKET) {
+            lim_abucket_give(&l->gwatch_tat, &d->p->gwatch_rate, LIM_MT_PER_TOKEN);
+        }
+        if (d->got & LIM_GOT_CPOOL) {
+            atomic_fetch_sub_explicit(&d->s->inflight[d->pool], d->seats, memory_order_relaxed);
+        }
+        if (d->got & LIM_GOT_GPOOL) {
+            atomic_fetch_sub_explicit(&l->pool[d->pool], d->seats, memory_order_relaxed);
+        }
+        if (d->got & LIM_GOT_GWATCH) {
+            atomic_fetch_sub_explicit(&l->watches, 1, memory_order_relaxed);
+        }
+        if (d->got & LIM_GOT_CWATCH) {
+            atomic_fetch_sub_explicit(&d->s->watches, 1, memory_order_relaxed);
+        }
+    }
+    d->got = 0;
+}
+
+/* Counts seats and the watch without checking (exempt, dry-run). */
+static inline __attribute__((always_inline)) void
+hold(const struct dctx *d, struct lim_entry *e)
+{
+    struct lim *l = d->l;
+
+    if (!d->commit) {
+        return;
+    }
+    if (d->seats != 0) {
+        atomic_fetch_add_explicit(&l->pool[d->pool], d->seats, memory_order_relaxed);
+        atomic_fetch_add_explicit(&d->s->inflight[d->pool], d->seats, memory_order_relaxed);
+        if (e != NULL) {
+            e->inflight++;
+        }
+    }
+    if (d->watch) {
+        atomic_fetch_add_explicit(&l->watches, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&d->s->watches, 1, memory_order_relaxed);
+        if (e != NULL) {
+            e->watches++;
+        }
+    }
+}
+
+/* --- the checks --- */
+
+/* Runs every check in order against entry <e> (locked, or fresh); returns
+ * the first failing reason with its bucket deficit, or NONE with *<delay>
+ * the largest debt taken within max_wait_ns. */
+static inline __attribute__((always_inline)) enum lim_reason
+run_checks(struct dctx *d, struct lim_entry *e, uint64_t *deficit, uint64_t *delay)
+{
+    const struct lim_class *c = d->c;
+    struct lim *l = d->l;
+    struct lim_slot *s = d->s;
+    uint64_t def;
+
+    if (d->seats != 0 && c->p.max_inflight_per_key != 0 &&
+        e->inflight + 1 > lim_d_scaled(c->p.max_inflight_per_key, d->scale)) {
+        return LIM_REASON_CONCURRENCY;
+    }
+    if (d->watch) {
+        if (c->p.max_watches_per_key != 0 &&
+            e->watches + 1 > lim_d_scaled(c->p.max_watches_per_key, d->scale)) {
+            return LIM_REASON_WATCH_CAP;
+        }
+        if (!counter_take(d, d->live ? &s->watches : NULL, 1,
+                          lim_d_scaled(c->p.max_watches, d->scale))) {
+            return LIM_REASON_WATCH_CAP;
+        }
+        d->got |= LIM_GOT_CWATCH;
+        if (!counter_take(d, d->live ? &l->watches : NULL, 1, d->p->g.max_watches)) {
+            return LIM_REASON_WATCH_CAP;
+        }
+        d->got |= LIM_GOT_GWATCH;
+    }
+    if (d->seats != 0) {
+        if (!counter_take(d, d->live ? &l->pool[d->pool] : NULL, d->seats,
+                          d->p->pool_cap[d->pool])) {
+            return LIM_REASON_CONCURRENCY;
+        }
+        d->got |= LIM_GOT_GPOOL;
+        if (!counter_take(d, d->live ? &s->inflight[d->pool] : NULL, d->seats,
+                          lim_d_scaled(c->seat_cap[d->pool], d->scale))) {
+            return LIM_REASON_CONCURRENCY;
+        }
+        d->got |= LIM_GOT_CPOOL;
+    }
+    if (d->watch && c->watch_rate.ns_per_token != 0) {
+        d->wnext = lim_bucket_next(e->watch_tat, d->wrate, LIM_MT_PER_TOKEN, d->now);
+        def = lim_bucket_deficit(d->wnext, d->wrate, d->now);
+        if (def > d->allow_ns) {
+            *deficit = def;
+            return LIM_REASON_WATCH_RATE;
+        }
+        *delay = def > *delay ? def : *delay;
+    }
+    if (d->watch && d->p->gwatch_rate.ns_per_token != 0) {
+        if (!abucket_take(d, d->live ? &l->gwatch_tat : NULL, &d->p->gwatch_rate, LIM_MT_PER_TOKEN,
+                          &def)) {
+            *deficit = def;
+            return LIM_REASON_WATCH_RATE;
+        }
+        d->got |= LIM_GOT_GWBUCKET;
+        *delay = def > *delay ? def : *delay;
+    }
+    if (c->rate.ns_per_token != 0) {
+        d->knext = lim_bucket_next(e->tat, d->krate, d->cost_mt, d->now);
+        def = lim_bucket_deficit(d->knext, d->krate, d->now);
+        if (def > d->allow_ns) {
+            *deficit = def;
+            return LIM_REASON_RATE;
+        }
+        *delay = def > *delay ? def : *delay;
+    }
+    if (c->class_rate.ns_per_token != 0) {
+        if (!abucket_take(d, d->live ? &s->class_tat : NULL, d->crate, d->cost_mt, &def)) {
+            *deficit = def;
+            return LIM_REASON_CLASS_RATE;
+        }
+        d->got |= LIM_GOT_CBUCKET;
+        *delay = def > *delay ? def : *delay;
+    }
+    return LIM_REASON_NONE;
+}
+
+/* Per-key state once every check passed (under the entry's lock). */
+static inline __attribute__((always_inline)) void
+commit_key(const struct dctx *d, struct lim_entry *e)
+{
+    if (!d->commit) {
+        return;
+    }
+    if (d->watch && d->c->watch_rate.ns_per_token != 0) {
+        e->watch_tat = d->wnext;
+    }
+    if (d->c->rate.ns_per_token != 0) {
+        e->tat = d->knext;
+    }
+    e->inflight += d->seats != 0;
+    e->watches += d->watch;
+}
+
 /* --- the decision --- */
 
-/* The distinguisher value of <id>/<r> under <dist>, and a tweak that keeps
- * a node name and a user name of the same spelling apart. */
-static const char *
+/* The distinguisher value of <id>/<r> under <dist>, and its kind, part of
+ * the key so that a node name and a user name of the same spelling stay
+ * apart. */
+static inline __attribute__((always_inline)) const char *
 dist_value(enum lim_dist dist, const struct lim_identity *id, const struct lim_request *r,
            uint64_t *kind)
 {
@@ -70,19 +273,10 @@ dist_value(enum lim_dist dist, const struct lim_identity *id, const struct lim_r
     }
 }
 
-static void
-trace_key(struct lim_trace *tr, const char *key, size_t klen)
-{
-    size_t n = klen < LIM_KEY_DISPLAY - 1 ? klen : LIM_KEY_DISPLAY - 1;
-
-    memcpy(tr->key, key, n);
-    tr->key[n] = '\0';
-}
-
 /* The entry of this request's key, locked; the class's overflow entry when
  * the table has no room; <fresh> (zeroed, unlocked) for a fresh limiter or
  * a key explain does not find. */
-static struct lim_entry *
+static inline __attribute__((always_inline)) struct lim_entry *
 entry_get(struct dctx *d, const char *key, uint64_t kind, struct lim_entry *fresh)
 {
     struct lim *l = d->l;
@@ -91,66 +285,33 @@ entry_get(struct dctx *d, const char *key, uint64_t kind, struct lim_entry *fres
     uint64_t h[2];
 
     if (d->tr != NULL) {
-        trace_key(d->tr, key, klen);
+        lim_d_trace_key(d->tr, key, klen);
     }
-    if (l == NULL) {
-        return fresh;
+    if (d->live) {
+        lim_hash128(&l->hkey, key, klen, h);
+        e = lim_table_get(l->table, h, d->c->slot, (uint8_t)kind, key, klen, d->now,
+                          d->commit ? LIM_TABLE_GET : LIM_TABLE_FIND);
+        if (e != NULL) {
+            return e;
+        }
+        if (d->commit) {
+            /* Full of live entries: charge the class's shared overflow
+             * entry, never a fresh bucket. */
+            atomic_fetch_add_explicit(&l->overflow, 1, memory_order_relaxed);
+            return lim_table_overflow(l->table, d->c->slot);
+        }
     }
-    lim_hash128(&l->hkey, ((uint64_t)d->c->slot << 8) | kind, key, klen, h);
-    e = lim_table_get(l->table, h, d->c->slot, key, klen, d->now,
-                      d->commit ? LIM_TABLE_GET : LIM_TABLE_FIND);
-    if (e != NULL) {
-        return e;
-    }
-    if (!d->commit) {
-        return fresh;
-    }
-    /* Full of live entries: charge the class's shared overflow entry, never
-     * a fresh bucket. */
-    atomic_fetch_add_explicit(&l->overflow, 1, memory_order_relaxed);
-    return lim_table_overflow(l->table, d->c->slot);
+    memset(fresh, 0, sizeof(*fresh));
+    return fresh;
 }
 
-static void
-trace_state(const struct dctx *d, const struct lim_entry *e)
-{
-    struct lim_trace *tr = d->tr;
-    struct lim_slot *s = d->s;
-    struct lim *l = d->l;
-    int64_t t;
-
-    tr->key_tokens_mt = -1;
-    tr->class_tokens_mt = -1;
-    if (d->c->rate.ns_per_token != 0) {
-        t = lim_bucket_tokens_mt(e->tat, &d->krate, d->now);
-        tr->key_tokens_mt = t > 0 ? t : 0;
-    }
-    if (d->c->class_rate.ns_per_token != 0) {
-        t = lim_bucket_tokens_mt(s ? atomic_load_explicit(&s->class_tat, memory_order_relaxed) : 0,
-                                 &d->crate, d->now);
-        tr->class_tokens_mt = t > 0 ? t : 0;
-    }
-    tr->key_inflight = e->inflight;
-    tr->key_watches = e->watches;
-    if (s != NULL) {
-        tr->class_inflight = atomic_load_explicit(&s->inflight[d->pool], memory_order_relaxed);
-        tr->class_watches = atomic_load_explicit(&s->watches, memory_order_relaxed);
-    }
-    if (l != NULL) {
-        tr->global_inflight = atomic_load_explicit(&l->pool[d->pool], memory_order_relaxed);
-        tr->global_watches = atomic_load_explicit(&l->watches, memory_order_relaxed);
-    }
-    tr->class_seat_cap = lim_d_scaled(d->c->seat_cap[d->pool], d->scale);
-    tr->global_seat_cap = d->p->pool_cap[d->pool];
-}
-
-static void
+static inline __attribute__((always_inline)) void
 fill_ticket(const struct dctx *d, struct lim_entry *e, const struct lim_cost *cost, bool exempt,
             struct lim_decision *out)
 {
     struct lim_ticket *t = &out->ticket;
 
-    if (!d->commit || d->l == NULL) {
+    if (!d->commit) {
         return; /* explain: nothing to release */
     }
     t->entry = (d->seats != 0 || d->watch) ? e : NULL;
@@ -164,22 +325,47 @@ fill_ticket(const struct dctx *d, struct lim_entry *e, const struct lim_cost *co
     t->pool = d->pool;
 }
 
-static void
+static void __attribute__((noinline))
 reject(struct dctx *d, struct lim_entry *e, enum lim_reason reason, uint64_t deficit, uint64_t rnd,
        struct lim_decision *out)
 {
     out->verdict = LIM_REJECT;
     out->reason = reason;
     out->retry_after_s = lim_d_retry_after(d->p, reason, deficit, rnd);
-    if (d->commit && d->s != NULL) {
-        stat_inc(d, &d->s->rejected[reason]);
+    if (d->commit) {
+        LIM_STAT_INC(d, rejected[reason]);
         if (e != NULL) {
             lim_table_cold(d->l->table, e)->rejects++;
         }
     }
 }
 
-static void
+static void __attribute__((noinline))
+failed(struct dctx *d, const struct lim_identity *id, struct lim_entry *e, bool locked,
+       enum lim_reason reason, uint64_t deficit, const struct lim_cost *cost, enum lim_mode mode,
+       uint64_t rnd, struct lim_decision *out)
+{
+    rollback(d);
+    if (id->cred == LIM_CRED_UNVERIFIED &&
+        (reason == LIM_REASON_RATE || reason == LIM_REASON_CLASS_RATE)) {
+        reason = LIM_REASON_UNVERIFIED;
+    }
+    if (mode != LIM_MODE_DRY_RUN) {
+        reject(d, locked ? e : NULL, reason, deficit, rnd, out);
+        return;
+    }
+    hold(d, e);
+    out->verdict = LIM_ADMIT;
+    out->reason = reason;
+    out->dry_run = true;
+    if (d->commit) {
+        LIM_STAT_INC(d, would_reject[reason]);
+        LIM_STAT_INC(d, admitted);
+    }
+    fill_ticket(d, e, cost, false, out);
+}
+
+static inline __attribute__((always_inline)) void
 decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_request *r,
                const struct lim_cost *cost, enum lim_mode mode, uint64_t rnd,
                struct lim_decision *out)
@@ -187,75 +373,61 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
     const struct lim_class *c = d->c;
     struct lim *l = d->l;
     struct lim_entry fresh, *e;
-    enum lim_reason reason = LIM_REASON_NONE;
+    enum lim_reason reason;
     uint64_t kind, deficit = 0, delay = 0;
     const char *key = dist_value(c->p.dist, id, r, &kind);
-    bool locked,
-        shed_lw = l != NULL && atomic_load_explicit(&l->shed_list_watch, memory_order_relaxed);
+    uint32_t cap;
+    bool locked;
 
-    d->scale = 100;
-    if (l != NULL && mode == LIM_MODE_ENFORCE) {
+    d->krate = &c->rate;
+    d->wrate = &c->watch_rate;
+    d->crate = &c->class_rate;
+    if (d->live && mode == LIM_MODE_ENFORCE) {
         d->scale = atomic_load_explicit(&l->shed_scale, memory_order_relaxed);
+        if (d->scale < 100) {
+            lim_rate_scale(&c->rate, d->scale, &d->scaled[0]);
+            lim_rate_scale(&c->watch_rate, d->scale, &d->scaled[1]);
+            lim_rate_scale(&c->class_rate, d->scale, &d->scaled[2]);
+            d->krate = &d->scaled[0];
+            d->wrate = &d->scaled[1];
+            d->crate = &d->scaled[2];
+        }
     }
     d->allow_ns = c->p.max_wait_ns;
+    /* Wider than the pool or the share: it may run alone, never not at all. */
     if (d->seats > d->p->pool_cap[d->pool]) {
-        d->seats = d->p->pool_cap[d->pool]; /* wider than the pool: it may run alone */
+        d->seats = d->p->pool_cap[d->pool];
     }
-    if (c->seat_cap[d->pool] != 0 && d->seats > lim_d_scaled(c->seat_cap[d->pool], d->scale)) {
-        d->seats = lim_d_scaled(c->seat_cap[d->pool], d->scale);
+    cap = lim_d_scaled(c->seat_cap[d->pool], d->scale);
+    if (cap != 0 && d->seats > cap) {
+        d->seats = cap;
     }
     out->seats = d->seats;
-    lim_rate_scale(&c->rate, d->scale, &d->krate);
-    lim_rate_scale(&c->watch_rate, d->scale, &d->wrate);
-    lim_rate_scale(&c->class_rate, d->scale, &d->crate);
-    memset(&fresh, 0, sizeof(fresh));
     e = entry_get(d, key, kind, &fresh);
     locked = e != &fresh;
     if (d->tr != NULL) {
-        trace_state(d, e);
+        lim_d_trace_state(d, e);
     }
-    if (d->commit) {
-        e->requests++;
-    }
-    if (shed_lw && (r->verb == LIM_VERB_LIST || r->verb == LIM_VERB_WATCH)) {
+    e->requests += d->commit;
+    if (d->live && atomic_load_explicit(&l->shed_list_watch, memory_order_relaxed) &&
+        (r->verb == LIM_VERB_LIST || r->verb == LIM_VERB_WATCH)) {
         reason = LIM_REASON_SHED;
     } else {
-        reason = lim_d_run_checks(d, e, &deficit, &delay);
+        reason = run_checks(d, e, &deficit, &delay);
     }
     if (reason != LIM_REASON_NONE) {
-        lim_d_rollback(d);
-        if (id->cred == LIM_CRED_UNVERIFIED &&
-            (reason == LIM_REASON_RATE || reason == LIM_REASON_CLASS_RATE)) {
-            reason = LIM_REASON_UNVERIFIED;
-        }
-        if (mode == LIM_MODE_DRY_RUN) {
-            lim_d_hold(d, e);
-            out->verdict = LIM_ADMIT;
-            out->reason = reason;
-            out->dry_run = true;
-            if (d->s != NULL) {
-                stat_inc(d, &d->s->would_reject[reason]);
-                stat_inc(d, &d->s->admitted);
-            }
-            fill_ticket(d, e, cost, false, out);
-        } else {
-            reject(d, locked ? e : NULL, reason, deficit, rnd, out);
-        }
+        failed(d, id, e, locked, reason, deficit, cost, mode, rnd, out);
     } else {
-        lim_d_commit_key(d, e);
+        commit_key(d, e);
         /* Dry-run takes the tokens (so buckets evolve as under enforce)
          * but never makes a request wait. */
         if (delay != 0 && mode == LIM_MODE_ENFORCE) {
             out->verdict = LIM_DELAY;
             out->delay_ns = delay;
-            if (d->s != NULL) {
-                stat_inc(d, &d->s->delayed);
-            }
+            LIM_STAT_INC(d, delayed);
         } else {
             out->verdict = LIM_ADMIT;
-            if (d->s != NULL) {
-                stat_inc(d, &d->s->admitted);
-            }
+            LIM_STAT_INC(d, admitted);
         }
         fill_ticket(d, e, cost, false, out);
     }
@@ -264,7 +436,31 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
     }
 }
 
-static void
+static inline __attribute__((always_inline)) void
+decide_exempt(struct dctx *d, const struct lim_identity *id, const struct lim_request *r,
+              const struct lim_cost *cost, struct lim_decision *out)
+{
+    /* Break-glass: never limited, always counted. */
+    out->verdict = LIM_ADMIT;
+    out->exempt = true;
+    if (d->tr != NULL) {
+        struct lim_entry fresh;
+        uint64_t kind;
+        const char *key = dist_value(d->c->p.dist, id, r, &kind);
+
+        memset(&fresh, 0, sizeof(fresh));
+        d->krate = &d->c->rate;
+        d->wrate = &d->c->watch_rate;
+        d->crate = &d->c->class_rate;
+        lim_d_trace_key(d->tr, key, strlen(key));
+        lim_d_trace_state(d, &fresh);
+    }
+    hold(d, NULL);
+    LIM_STAT_INC(d, admitted);
+    fill_ticket(d, NULL, cost, true, out);
+}
+
+static inline __attribute__((always_inline)) void
 decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
        const struct lim_request *r, uint64_t now_ns, uint64_t rnd, bool commit,
        struct lim_decision *out, struct lim_trace *tr)
@@ -278,13 +474,15 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
     int m;
 
     memset(out, 0, sizeof(*out));
-    memset(&d, 0, sizeof(d));
     d.l = l;
     d.p = p;
     d.tr = tr;
-    d.commit = commit && l != NULL;
+    d.commit = commit; /* lim_decide: l != NULL */
+    d.live = commit || l != NULL;
     d.now = now_ns;
-    if (l != NULL) {
+    d.scale = 100;
+    d.got = 0;
+    if (d.live && atomic_load_explicit(&l->ov.n, memory_order_relaxed) != 0) {
         ov = lim_overrides_check(&l->ov, &l->hkey, id->user, now_ns, d.commit, &until);
     }
     if (tr != NULL) {
@@ -297,14 +495,14 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
         rule = lim_policy_match_cached(p, id, r);
     }
     d.c = &p->classes[p->rules[rule].class_index];
-    d.s = l != NULL ? l->slots[d.c->slot] : NULL;
+    d.s = d.live ? l->slots[d.c->slot] : NULL;
     out->rule = rule;
     out->class_name = d.c->p.name;
     mode = d.c->p.mode;
-    if (d.s != NULL && (m = atomic_load_explicit(&d.s->mode, memory_order_relaxed)) >= 0) {
+    if (d.live && (m = atomic_load_explicit(&d.s->mode, memory_order_relaxed)) >= 0) {
         mode = (enum lim_mode)m;
     }
-    lim_cost_compute(&d.c->p.cost, l != NULL ? l->learned : NULL, d.commit, r, &cost,
+    lim_cost_compute(&d.c->p.cost, d.live ? l->learned : NULL, d.commit, r, &cost,
                      tr != NULL ? tr->cost_why : NULL, tr != NULL ? sizeof(tr->cost_why) : 0);
     if (tr != NULL) {
         tr->learned_bytes = cost.learned_bytes;
@@ -317,28 +515,9 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
     out->seats = cost.seats;
     if (ov == LIM_OV_BLOCK) {
         reject(&d, NULL, LIM_REASON_BLOCKED, until - now_ns, rnd, out);
-        return;
+    } else if (ov == LIM_OV_ALLOW || mode == LIM_MODE_EXEMPT) {
+        decide_exempt(&d, id, r, &cost, out);
+    } else {
+        decide_limited(&d, id, r, &cost, mode, rnd, out);
     }
-    if (ov == LIM_OV_ALLOW || mode == LIM_MODE_EXEMPT) {
-        /* Break-glass: never limited, always counted. */
-        out->verdict = LIM_ADMIT;
-        out->exempt = true;
-        if (tr != NULL) {
-            struct lim_entry fresh;
-            uint64_t kind;
-            const char *key = dist_value(d.c->p.dist, id, r, &kind);
-
-            memset(&fresh, 0, sizeof(fresh));
-            d.scale = 100;
-            trace_key(tr, key, strlen(key));
-            trace_state(&d, &fresh);
-        }
-        lim_d_hold(&d, NULL);
-        if (d.s != NULL) {
-            stat_inc(&d, &d.s->admitted);
-        }
-        fill_ticket(&d, NULL, &cost, true, out);
-        return;
-    }
-    decide_limited(&d, id, r, &cost, mode, rnd, out);
 }

@@ -1,10 +1,11 @@
-/* The decision's working state and its checks, shared by lim_decide.c
- * (the decision, explain) and lim_check.c (counters, buckets, rollback,
- * Retry-After). Private to limiter/. */
+/* The decision's working state, shared by lim_decide.c (the decision and
+ * its checks), lim_trace.c (what explain reports) and lim_retry.c
+ * (Retry-After). Private to limiter/. */
 #ifndef LIM_DECIDE_H
 #define LIM_DECIDE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lim.h"
@@ -12,33 +13,46 @@
 #include "lim_int.h"
 #include "lim_policy_int.h"
 
+/* Shared state a decision has taken, for rollback. */
+enum {
+    LIM_GOT_CWATCH = 1,
+    LIM_GOT_GWATCH = 2,
+    LIM_GOT_GPOOL = 4,
+    LIM_GOT_CPOOL = 8,
+    LIM_GOT_GWBUCKET = 16,
+    LIM_GOT_CBUCKET = 32,
+};
+
 struct dctx {
     struct lim *l; /* NULL: decide against a fresh limiter */
     const struct lim_policy *p;
     const struct lim_class *c;
     struct lim_slot *s; /* NULL with l */
     struct lim_trace *tr;
-    bool commit;
     uint64_t now;
-    uint32_t scale; /* shed %, enforce classes only */
+    uint64_t cost_mt;
+    uint64_t allow_ns; /* debt a LIM_DELAY may run up */
+    /* The class's buckets, or scaled copies of them while shedding. */
+    const struct lim_rate *krate, *wrate, *crate;
+    struct lim_rate scaled[3];
+    uint64_t knext, wnext; /* the key buckets' tat after this request */
+    uint32_t scale;        /* shed %, enforce classes only */
     uint32_t seats;
     uint8_t pool;
+    uint8_t got; /* LIM_GOT_* */
     bool watch;
-    uint64_t cost_mt;
-    uint64_t allow_ns;                   /* debt a LIM_DELAY may run up */
-    struct lim_rate krate, wrate, crate; /* scaled */
-    /* Shared state taken so far, for rollback. */
-    bool got_cwatch, got_gwatch, got_gpool, got_cpool, got_gwbucket, got_cbucket;
+    bool commit; /* lim_decide: change state (then l is not NULL) */
+    bool live;   /* a limiter's state is there to look at (l != NULL) */
 };
 
-/* Counts one event in a slot counter (lim_decide only, not explain). */
-static inline void
-stat_inc(const struct dctx *d, _Atomic uint64_t *c)
-{
-    if (d->commit) {
-        atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-    }
-}
+/* Counts one event in a counter of the class's slot; lim_decide only (an
+ * explain without a limiter has no slot to name). */
+#define LIM_STAT_INC(d, field)                                                                     \
+    do {                                                                                           \
+        if ((d)->commit) {                                                                         \
+            atomic_fetch_add_explicit(&(d)->s->field, 1, memory_order_relaxed);                    \
+        }                                                                                          \
+    } while (0)
 
 /* <cap> scaled to <pct> % (rounded up, at least 1); 0 stays "none". */
 static inline uint32_t
@@ -53,18 +67,9 @@ lim_d_scaled(uint32_t cap, uint32_t pct)
     return v != 0 ? (uint32_t)v : 1;
 }
 
-/* Runs every check in order against entry <e> (locked, or fresh); returns
- * the first failing reason with its bucket deficit, or NONE with *<delay>
- * the largest debt taken within max_wait_ns. */
-enum lim_reason lim_d_run_checks(struct dctx *d, struct lim_entry *e, uint64_t *deficit,
-                                 uint64_t *delay);
-/* Undoes the shared counters and buckets run_checks took. */
-void lim_d_rollback(struct dctx *d);
-/* Counts seats and the watch without checking (exempt, dry-run). */
-void lim_d_hold(const struct dctx *d, struct lim_entry *e);
-/* Per-key state once every check passed (under the entry's lock). */
-void lim_d_commit_key(const struct dctx *d, struct lim_entry *e);
 uint32_t lim_d_retry_after(const struct lim_policy *p, enum lim_reason reason, uint64_t deficit_ns,
                            uint64_t rnd);
+void lim_d_trace_key(struct lim_trace *tr, const char *key, size_t klen);
+void lim_d_trace_state(const struct dctx *d, const struct lim_entry *e);
 
 #endif /* LIM_DECIDE_H */

@@ -1,10 +1,12 @@
 /* A keyed multiply-xor hash in the style of wyhash (final version 4): each
  * 16 bytes are folded into the state by one 64x64->128 multiplication. Two
  * lanes with independent secrets give the 128 bits that identify a client
- * key. For the 10..60 byte names the limiter hashes this costs about 30
- * instructions a lane, where SipHash-1-3 would cost about 3 times as much on
- * the decision's hot path. It is not a MAC: its outputs never leave the
- * process, and the secrets come from the caller's seed. */
+ * key. Names up to 16 bytes are hashed inline (lim_hash.h), both lanes
+ * from the same loads, in about 30 instructions; SipHash-1-3 would cost
+ * several times that on the decision's hot path. The inline and the out of
+ * line code compute the same function (tests/unit/test_lim_hash.c). It is
+ * not a MAC: its outputs never leave the process, and the secrets come from
+ * the caller's seed. */
 #include "lim_hash.h"
 
 #include <string.h>
@@ -51,12 +53,12 @@ r3(const uint8_t *p, size_t n)
     return ((uint64_t)p[0] << 16) | ((uint64_t)p[n >> 1] << 8) | p[n - 1];
 }
 
+/* <seed> is the lane's premixed starting state (lim_hash_key.pre). */
 static uint64_t
 lane(const uint8_t *p, size_t n, uint64_t seed, uint64_t s0, uint64_t s1)
 {
     uint64_t a, b;
 
-    seed ^= mix(seed ^ s0, s1);
     if (n <= 16) {
         if (n >= 4) {
             a = (r4(p) << 32) | r4(p + ((n >> 3) << 2));
@@ -104,17 +106,21 @@ lim_hash_key_init(struct lim_hash_key *k, uint64_t seed)
         x = lim_hash_mix64(x + i);
         k->s[i] = x | 1u;
     }
+    k->pre[0] = k->s[2] ^ mix(k->s[2] ^ k->s[0], k->s[1]);
+    k->pre[1] = k->s[0] ^ mix(k->s[0] ^ k->s[3], k->s[2]);
 }
 
 void
-lim_hash128(const struct lim_hash_key *k, uint64_t tweak, const void *p, size_t n, uint64_t out[2])
+lim_hash128_long(const struct lim_hash_key *k, const void *p, size_t n, uint64_t out[2])
 {
-    out[0] = lane(p, n, tweak ^ k->s[2], k->s[0], k->s[1]);
-    out[1] = lane(p, n, tweak ^ k->s[0], k->s[3], k->s[2]);
+    out[0] = lane(p, n, k->pre[0], k->s[0], k->s[1]);
+    out[1] = lane(p, n, k->pre[1], k->s[3], k->s[2]);
 }
 
 uint64_t
 lim_hash64(const struct lim_hash_key *k, uint64_t tweak, const void *p, size_t n)
 {
-    return lane(p, n, tweak ^ k->s[2], k->s[0], k->s[1]);
+    uint64_t seed = tweak ^ k->s[2];
+
+    return lane(p, n, seed ^ mix(seed ^ k->s[0], k->s[1]), k->s[0], k->s[1]);
 }

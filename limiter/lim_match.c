@@ -56,7 +56,7 @@ lim_policy_match_cached(const struct lim_policy *p, struct lim_identity *id,
     }
     while (mask != 0) {
         i = (size_t)__builtin_ctzll(mask);
-        if (request_matches(&p->rules[i], r, NULL)) {
+        if (p->rules[i].match_all || request_matches(&p->rules[i], r, NULL)) {
             return i;
         }
         mask &= mask - 1;

@@ -32,7 +32,7 @@ lim_overrides_set(struct lim_overrides *o, const struct lim_hash_key *k, const c
     uint32_t n;
     int i, rc = 0;
 
-    lim_hash128(k, 0x6f76, user, strlen(user), h);
+    lim_hash128(k, user, strlen(user), h);
     pthread_mutex_lock(&o->lock);
     n = atomic_load_explicit(&o->n, memory_order_relaxed);
     i = find(o, h);
@@ -62,7 +62,7 @@ lim_overrides_remove(struct lim_overrides *o, const struct lim_hash_key *k, cons
     uint64_t h[2];
     int i;
 
-    lim_hash128(k, 0x6f76, user, strlen(user), h);
+    lim_hash128(k, user, strlen(user), h);
     pthread_mutex_lock(&o->lock);
     i = find(o, h);
     if (i >= 0) {
@@ -83,7 +83,7 @@ lim_overrides_check(struct lim_overrides *o, const struct lim_hash_key *k, const
     if (atomic_load_explicit(&o->n, memory_order_relaxed) == 0) {
         return LIM_OV_NONE;
     }
-    lim_hash128(k, 0x6f76, user, strlen(user), h);
+    lim_hash128(k, user, strlen(user), h);
     pthread_mutex_lock(&o->lock);
     if (purge && now_ns > o->last_now_ns) {
         o->last_now_ns = now_ns;

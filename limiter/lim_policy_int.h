@@ -25,6 +25,7 @@ struct lim_rule {
     size_t class_index;
     bool subject_any; /* no users, groups, service accounts, cred_mask */
     bool request_any; /* no resources, no non_resource */
+    bool match_all;   /* request_any and no verb_mask: every request */
 };
 
 struct lim_policy {

@@ -8,7 +8,8 @@
 
 #include "lim_int.h"
 
-static void
+/* Gives back the seats (<seats>) and the open watch (<watch>) of <t>. */
+static inline void
 give_back(struct lim *l, struct lim_ticket *t, bool seats, bool watch)
 {
     struct lim_slot *s = l->slots[t->class_slot];
@@ -24,14 +25,12 @@ give_back(struct lim *l, struct lim_ticket *t, bool seats, bool watch)
         atomic_fetch_sub_explicit(&s->watches, 1, memory_order_relaxed);
     }
     if (e != NULL && (seats || watch)) {
-        lim_table_lock(l->table, e);
-        if (seats) {
-            e->inflight--;
-        }
-        if (watch) {
-            e->watches--;
-        }
-        lim_table_unlock(l->table, e);
+        struct lim_lock *lk = lim_table_lock_of(l->table, e);
+
+        lim_lock_acquire(lk);
+        e->inflight -= seats;
+        e->watches -= watch;
+        lim_lock_release(lk);
     }
 }
 

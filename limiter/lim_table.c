@@ -1,9 +1,12 @@
 /* The sharded client table: see lim_table.h.
  * Layout, for O(1) whatever the client count: entries live in one array
  * allocated up front (64 hot bytes, 64 cold), each shard owns a contiguous
- * range of it plus a linear-probing index of 64-bit cells (32-bit hash tag,
- * entry number + 1) at most half full, so a lookup touches one index line
- * and one entry line. The LRU moves an entry at most once a second (as
+ * range of it plus a linear-probing index of 32-bit cells (a 13-bit hash
+ * tag, the entry's number in the shard + 1) at most 3/4 full, so a lookup
+ * touches one index line and one entry line. Small cells keep the index
+ * (4-8 bytes per client) resident in the last-level cache even when the
+ * entries are not: at a million clients a decision then pays one DRAM miss
+ * (the entry), not two. The LRU moves an entry at most once a second (as
  * memcached bumps items): a hit on a hot key writes nothing but its own
  * line, and the order is exact to a second, which is all eviction needs. */
 #include "lim_table.h"
@@ -19,35 +22,15 @@
 #define SHARDS_MAX 64
 #define SHARD_MIN  64 /* entries: below 2 * this the table is one shard */
 #define BUMP_SHIFT 30 /* LRU resolution: 2^30 ns, about a second */
+#define IDX_BITS   19 /* entry number + 1 in a cell: shards hold < 2^19 */
+#define IDX_MASK   ((1u << IDX_BITS) - 1)
+#define TAG_MASK   (0xffffffffu & ~IDX_MASK)
 
-struct shard {
-    _Alignas(64) struct lim_lock lock;
-    uint32_t mask;       /* index cells - 1 */
-    uint32_t base, cap;  /* entries [base, base + cap) */
-    uint32_t used;       /* entries handed out from the range so far */
-    uint32_t head, tail; /* LRU: head is the most recently used */
-    _Atomic uint32_t count;
-    _Atomic uint64_t evictions;
-    uint64_t *index;
-};
-
-struct lim_table {
-    struct shard *shards;
-    uint32_t shard_mask;
-    uint32_t max_clients;
-    struct lim_entry *e;
-    struct lim_entry_cold *cold;
-    uint64_t *index;
-    struct lim_entry *ovf; /* LIM_MAX_CLASSES overflow entries */
-    struct lim_entry_cold *ovf_cold;
-    struct lim_lock *ovf_lock;
-};
-
-static uint32_t entry_alloc(struct lim_table *t, struct shard *s, uint64_t now_ns);
-static void lru_unlink(struct lim_table *t, struct shard *s, uint32_t i);
-static void lru_push(struct lim_table *t, struct shard *s, uint32_t i);
-static void index_put(struct shard *s, uint32_t tag, uint32_t i);
-static void index_delete(struct lim_table *t, struct shard *s, uint32_t i);
+static uint32_t entry_alloc(struct lim_table *t, struct lim_shard *s, uint64_t now_ns);
+static void lru_unlink(struct lim_table *t, struct lim_shard *s, uint32_t i);
+static void lru_push(struct lim_table *t, struct lim_shard *s, uint32_t i);
+static void index_put(struct lim_shard *s, uint32_t home, uint32_t cell);
+static void index_delete(struct lim_table *t, struct lim_shard *s, uint32_t i);
 
 struct lim_table *
 lim_table_new(uint32_t max_clients, char *err, size_t errlen)
@@ -70,7 +53,7 @@ lim_table_new(uint32_t max_clients, char *err, size_t errlen)
     }
     t->max_clients = max_clients;
     t->shard_mask = nshards - 1;
-    t->shards = aligned_alloc(64, sizeof(struct shard) * nshards);
+    t->shards = aligned_alloc(64, sizeof(struct lim_shard) * nshards);
     t->e = calloc(max_clients, sizeof(*t->e));
     t->cold = calloc(max_clients, sizeof(*t->cold));
     t->ovf = calloc(LIM_MAX_CLASSES, sizeof(*t->ovf));
@@ -80,15 +63,15 @@ lim_table_new(uint32_t max_clients, char *err, size_t errlen)
         t->ovf_cold == NULL || t->ovf_lock == NULL) {
         goto oom_free;
     }
-    memset(t->shards, 0, sizeof(struct shard) * nshards);
+    memset(t->shards, 0, sizeof(struct lim_shard) * nshards);
     for (i = 0; i < nshards; i++) {
-        struct shard *s = &t->shards[i];
+        struct lim_shard *s = &t->shards[i];
         uint32_t n = 8;
 
         s->cap = max_clients / nshards + (i < max_clients % nshards ? 1 : 0);
         s->base = base;
         base += s->cap;
-        while (n < 2 * s->cap) {
+        while (n < s->cap + s->cap / 3 + 1) {
             n *= 2;
         }
         s->mask = n - 1;
@@ -148,30 +131,40 @@ lim_entry_is_idle(const struct lim_entry *e, uint64_t now_ns)
     return e->inflight == 0 && e->watches == 0 && e->tat <= now_ns && e->watch_tat <= now_ns;
 }
 
-struct lim_entry *
-lim_table_get(struct lim_table *t, const uint64_t h[2], uint32_t slot, const char *key,
-              size_t keylen, uint64_t now_ns, enum lim_table_op op)
+/* A cell's tag: hash bits the position does not use (the low bits of h0
+ * pick the cell, the top bits of h1 the shard). */
+static inline uint32_t
+cell_tag(const uint64_t h[2])
 {
-    struct shard *s = &t->shards[(uint32_t)(h[1] >> 58) & t->shard_mask];
-    uint32_t tag = (uint32_t)h[0], i = tag & s->mask, idx, stamp = (uint32_t)(now_ns >> BUMP_SHIFT);
+    return (uint32_t)(h[1] >> 19) & TAG_MASK;
+}
+
+struct lim_entry *
+lim_table_get(struct lim_table *t, const uint64_t h[2], uint32_t slot, uint8_t kind,
+              const char *key, size_t keylen, uint64_t now_ns, enum lim_table_op op)
+{
+    struct lim_shard *s = &t->shards[(uint32_t)(h[1] >> 58) & t->shard_mask];
+    uint32_t tag = cell_tag(h), home = (uint32_t)h[0] & s->mask, i = home, idx;
+    uint16_t stamp = (uint16_t)(now_ns >> BUMP_SHIFT);
     struct lim_entry *e;
     struct lim_entry_cold *c;
 
     lim_lock_acquire(&s->lock);
     for (;;) {
-        uint64_t v = s->index[i];
+        uint32_t v = s->index[i];
 
         if (v == 0) {
             break;
         }
-        if ((uint32_t)(v >> 32) == tag) {
-            e = &t->e[(uint32_t)v - 1];
-            if (e->h0 == h[0] && e->h1 == h[1] && e->slot == slot) {
+        if ((v & TAG_MASK) == tag) {
+            idx = s->base + (v & IDX_MASK) - 1;
+            e = &t->e[idx];
+            if (e->h0 == h[0] && e->h1 == h[1] && e->slot == slot && e->kind == kind) {
                 if (op == LIM_TABLE_GET && e->bumped != stamp) {
                     e->bumped = stamp;
-                    if (s->head != (uint32_t)v - 1) {
-                        lru_unlink(t, s, (uint32_t)v - 1);
-                        lru_push(t, s, (uint32_t)v - 1);
+                    if (s->head != idx) {
+                        lru_unlink(t, s, idx);
+                        lru_push(t, s, idx);
                     }
                 }
                 return e;
@@ -190,6 +183,7 @@ lim_table_get(struct lim_table *t, const uint64_t h[2], uint32_t slot, const cha
     e->slot = (uint16_t)slot;
     e->shard = (uint8_t)(s - t->shards);
     e->flags = LIM_ENTRY_USED;
+    e->kind = kind;
     e->bumped = stamp;
     c = &t->cold[idx];
     c->created_ns = now_ns;
@@ -200,7 +194,7 @@ lim_table_get(struct lim_table *t, const uint64_t h[2], uint32_t slot, const cha
     memcpy(c->key, key, keylen);
     c->key[keylen] = '\0';
     /* entry_alloc may have evicted, which shifts cells: probe afresh. */
-    index_put(s, tag, idx);
+    index_put(s, home, tag | (idx - s->base + 1u));
     lru_push(t, s, idx);
     atomic_store_explicit(&s->count, atomic_load_explicit(&s->count, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -212,26 +206,6 @@ lim_table_overflow(struct lim_table *t, uint32_t slot)
 {
     lim_lock_acquire(&t->ovf_lock[slot]);
     return &t->ovf[slot];
-}
-
-void
-lim_table_lock(struct lim_table *t, struct lim_entry *e)
-{
-    if (e->flags & LIM_ENTRY_OVERFLOW) {
-        lim_lock_acquire(&t->ovf_lock[e->slot]);
-    } else {
-        lim_lock_acquire(&t->shards[e->shard].lock);
-    }
-}
-
-void
-lim_table_unlock(struct lim_table *t, struct lim_entry *e)
-{
-    if (e->flags & LIM_ENTRY_OVERFLOW) {
-        lim_lock_release(&t->ovf_lock[e->slot]);
-    } else {
-        lim_lock_release(&t->shards[e->shard].lock);
-    }
 }
 
 struct lim_entry_cold *
@@ -284,7 +258,7 @@ lim_table_walk(struct lim_table *t, size_t shard,
                void (*fn)(void *arg, const struct lim_entry *e, const struct lim_entry_cold *cold),
                void *arg)
 {
-    struct shard *s = &t->shards[shard];
+    struct lim_shard *s = &t->shards[shard];
     uint32_t i;
 
     lim_lock_acquire(&s->lock);
@@ -314,7 +288,7 @@ lim_table_walk_overflow(struct lim_table *t, size_t nslots,
 /* A free entry of shard <s>: never used yet, or evicted from the LRU
  * tail (at most LIM_TABLE_EVICT_SCAN looked at); NIL when all are live. */
 static uint32_t
-entry_alloc(struct lim_table *t, struct shard *s, uint64_t now_ns)
+entry_alloc(struct lim_table *t, struct lim_shard *s, uint64_t now_ns)
 {
     uint32_t i, k;
 
@@ -337,7 +311,7 @@ entry_alloc(struct lim_table *t, struct shard *s, uint64_t now_ns)
 }
 
 static void
-lru_unlink(struct lim_table *t, struct shard *s, uint32_t i)
+lru_unlink(struct lim_table *t, struct lim_shard *s, uint32_t i)
 {
     struct lim_entry *e = &t->e[i];
 
@@ -355,7 +329,7 @@ lru_unlink(struct lim_table *t, struct shard *s, uint32_t i)
 }
 
 static void
-lru_push(struct lim_table *t, struct shard *s, uint32_t i)
+lru_push(struct lim_table *t, struct lim_shard *s, uint32_t i)
 {
     struct lim_entry *e = &t->e[i];
 
@@ -370,35 +344,37 @@ lru_push(struct lim_table *t, struct shard *s, uint32_t i)
 }
 
 static void
-index_put(struct shard *s, uint32_t tag, uint32_t i)
+index_put(struct lim_shard *s, uint32_t home, uint32_t cell)
 {
-    uint32_t at = tag & s->mask;
+    uint32_t at = home;
 
     while (s->index[at] != 0) {
         at = (at + 1) & s->mask;
     }
-    s->index[at] = ((uint64_t)tag << 32) | (i + 1u);
+    s->index[at] = cell;
 }
 
 /* Removes entry <i>'s cell by backward shift (Knuth's algorithm R): no
- * tombstones, so probe lengths stay those of a half-full table forever. */
+ * tombstones, so probe lengths stay those of a 3/4-full table forever. A
+ * cell's home comes from its entry's hash: a read per shifted cell, paid
+ * on eviction only. */
 static void
-index_delete(struct lim_table *t, struct shard *s, uint32_t i)
+index_delete(struct lim_table *t, struct lim_shard *s, uint32_t i)
 {
-    uint32_t tag = (uint32_t)t->e[i].h0, at = tag & s->mask, j, home;
+    uint32_t at = (uint32_t)t->e[i].h0 & s->mask, j, home;
 
-    while (s->index[at] != (((uint64_t)tag << 32) | (i + 1u))) {
+    while ((s->index[at] & IDX_MASK) != i - s->base + 1u) {
         at = (at + 1) & s->mask;
     }
     for (j = at;;) {
-        uint64_t v;
+        uint32_t v;
 
         j = (j + 1) & s->mask;
         v = s->index[j];
         if (v == 0) {
             break;
         }
-        home = (uint32_t)(v >> 32) & s->mask;
+        home = (uint32_t)t->e[s->base + (v & IDX_MASK) - 1].h0 & s->mask;
         /* Leave v where it is if its home lies cyclically in (at, j]. */
         if (at <= j ? (at < home && home <= j) : (at < home || home <= j)) {
             continue;

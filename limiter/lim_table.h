@@ -12,7 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdatomic.h>
+
 #include "lim.h"
+#include "lim_lock.h"
 
 #define LIM_TABLE_MAX_CLIENTS (1u << 24)
 #define LIM_TABLE_EVICT_SCAN  8 /* LRU-tail entries looked at per insert */
@@ -28,10 +31,12 @@ struct lim_entry {
     uint64_t tat;        /* key bucket (lim_bucket.h) */
     uint64_t watch_tat;  /* key watch-establishment bucket */
     uint32_t prev, next; /* LRU neighbours */
-    uint32_t bumped;     /* now_ns >> 30 at the last LRU move */
-    uint16_t slot;       /* class slot */
-    uint8_t shard;
+    uint16_t bumped;     /* now_ns >> 30 at the last LRU move (wraps harmlessly) */
+    uint8_t kind;        /* what the name is (user, node, ...): part of the key */
     uint8_t flags;
+    uint16_t slot; /* class slot: part of the key */
+    uint8_t shard;
+    uint8_t unused;
     uint32_t inflight; /* requests holding seats */
     uint32_t watches;  /* open watches */
     uint64_t requests; /* decisions for this key */
@@ -49,27 +54,68 @@ enum lim_table_op {
     LIM_TABLE_GET,      /* insert when absent, move to the LRU head */
 };
 
-struct lim_table;
+/* The layout is here only so that lock and unlock can be inline. */
+struct lim_shard {
+    _Alignas(64) struct lim_lock lock;
+    uint32_t mask;       /* index cells - 1 */
+    uint32_t base, cap;  /* entries [base, base + cap) */
+    uint32_t used;       /* entries handed out from the range so far */
+    uint32_t head, tail; /* LRU: head is the most recently used */
+    _Atomic uint32_t count;
+    _Atomic uint64_t evictions;
+    uint32_t *index;
+};
+
+struct lim_table {
+    struct lim_shard *shards;
+    uint32_t shard_mask;
+    uint32_t max_clients;
+    struct lim_entry *e;
+    struct lim_entry_cold *cold;
+    uint32_t *index;
+    struct lim_entry *ovf; /* LIM_MAX_CLASSES overflow entries */
+    struct lim_entry_cold *ovf_cold;
+    struct lim_lock *ovf_lock;
+};
 
 /* A table for at most <max_clients> (1..LIM_TABLE_MAX_CLIENTS) entries,
  * allocated up front, plus one overflow entry per class slot. */
 struct lim_table *lim_table_new(uint32_t max_clients, char *err, size_t errlen);
 void lim_table_free(struct lim_table *t);
 
-/* The entry of (<h>, <slot>), returned with its lock held. LIM_TABLE_GET
+/* The entry of (<h>, <slot>, <kind>), returned with its lock held. LIM_TABLE_GET
  * inserts a new entry (full buckets, <key> kept for display) when absent,
  * evicting an idle full one from the shard's LRU tail when the shard is
  * full. NULL, with nothing locked, when absent (FIND) or when the shard is
  * full of live entries (GET). */
 struct lim_entry *lim_table_get(struct lim_table *t, const uint64_t h[2], uint32_t slot,
-                                const char *key, size_t keylen, uint64_t now_ns,
+                                uint8_t kind, const char *key, size_t keylen, uint64_t now_ns,
                                 enum lim_table_op op);
 
 /* Class <slot>'s overflow entry, returned with its lock held. */
 struct lim_entry *lim_table_overflow(struct lim_table *t, uint32_t slot);
 
-void lim_table_lock(struct lim_table *t, struct lim_entry *e);
-void lim_table_unlock(struct lim_table *t, struct lim_entry *e);
+static inline struct lim_lock *
+lim_table_lock_of(struct lim_table *t, const struct lim_entry *e)
+{
+    if (e->flags & LIM_ENTRY_OVERFLOW) {
+        return &t->ovf_lock[e->slot];
+    }
+    return &t->shards[e->shard].lock;
+}
+
+static inline void
+lim_table_lock(struct lim_table *t, struct lim_entry *e)
+{
+    lim_lock_acquire(lim_table_lock_of(t, e));
+}
+
+static inline void
+lim_table_unlock(struct lim_table *t, struct lim_entry *e)
+{
+    lim_lock_release(lim_table_lock_of(t, e));
+}
+
 struct lim_entry_cold *lim_table_cold(struct lim_table *t, struct lim_entry *e);
 
 /* Whether <e> holds nothing at <now_ns> and may be forgotten. */

@@ -1089,6 +1089,32 @@ test_long_running_exec_holds_no_seat(void **state)
     teardown(&f);
 }
 
+/* dist node keys by the node name, and by the user name when there is no
+ * node: a user spelled like a node is still another client. */
+static void
+test_node_and_user_of_the_same_spelling_are_two_keys(void **state)
+{
+    struct lim_global_params g = glob();
+    struct lim_class_params c = cls("nodes");
+    struct lim_decision d;
+    struct fx f;
+
+    (void)state;
+    c.dist = LIM_DIST_NODE;
+    c.rate_mtps = 1000, c.burst = 1;
+    f = setup(&g, &c);
+    d = dec(&f, "system:node:n1", LIM_VERB_GET, S);
+    assert_int_equal(d.verdict, LIM_ADMIT);
+    rel(&f, &d);
+    d = dec(&f, "system:node:n1", LIM_VERB_GET, S);
+    assert_int_equal(d.verdict, LIM_REJECT);
+    d = dec(&f, "n1", LIM_VERB_GET, S); /* a user named like the node */
+    assert_int_equal(d.verdict, LIM_ADMIT);
+    rel(&f, &d);
+    assert_int_equal(gstats(&f).clients, 2);
+    teardown(&f);
+}
+
 static void
 test_names(void **state)
 {
@@ -1128,6 +1154,7 @@ main(void)
         cmocka_unit_test(test_explain_decides_the_same_and_commits_nothing),
         cmocka_unit_test(test_explain_offline_policy_not_bound),
         cmocka_unit_test(test_long_running_exec_holds_no_seat),
+        cmocka_unit_test(test_node_and_user_of_the_same_spelling_are_two_keys),
         cmocka_unit_test(test_names),
     };
 

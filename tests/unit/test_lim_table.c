@@ -27,8 +27,8 @@ get(struct lim_table *t, int key, uint32_t slot, uint64_t now, enum lim_table_op
     uint64_t h[2];
     int n = snprintf(name, sizeof(name), "client-%d", key);
 
-    lim_hash128(&hk, slot, name, (size_t)n, h);
-    return lim_table_get(t, h, slot, name, (size_t)n, now, op);
+    lim_hash128(&hk, name, (size_t)n, h);
+    return lim_table_get(t, h, slot, 1, name, (size_t)n, now, op);
 }
 
 /* Inserts <key> and leaves it holding a request in flight (not evictable). */
