@@ -205,6 +205,12 @@ bn_sim_store_get(const struct bn_sim_store *s, enum bn_sim_res r, const char *ns
     return i < rs->n && strcmp(rs->items[i]->key, key) == 0 ? rs->items[i] : NULL;
 }
 
+struct bn_sim_obj *
+bn_sim_store_nth(const struct bn_sim_store *s, enum bn_sim_res r, size_t i)
+{
+    return i < s->res[r].n ? s->res[r].items[i] : NULL;
+}
+
 size_t
 bn_sim_store_count(const struct bn_sim_store *s, enum bn_sim_res r, const char *ns)
 {

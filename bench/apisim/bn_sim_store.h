@@ -88,6 +88,9 @@ void bn_sim_store_stats(const struct bn_sim_store *s, struct bn_sim_store_stats 
 struct bn_sim_obj *bn_sim_store_get(const struct bn_sim_store *s, enum bn_sim_res r, const char *ns,
                                     const char *name);
 
+/* The <i>th current object of <r> in key order (borrowed), or NULL. */
+struct bn_sim_obj *bn_sim_store_nth(const struct bn_sim_store *s, enum bn_sim_res r, size_t i);
+
 /* Objects a range read of <ns> ("" = all) would touch, and pods bound to
  * <node> (the watch cache's spec.nodeName index). */
 size_t bn_sim_store_count(const struct bn_sim_store *s, enum bn_sim_res r, const char *ns);
