@@ -141,8 +141,16 @@ fail:
 void
 px_conn_leave(struct px_conn *c)
 {
-    if (--c->depth == 0 && c->dead) {
+    if (--c->depth != 0) {
+        return;
+    }
+    if (c->dead) {
         free(c);
+        return;
+    }
+    px_flush(c->bev);
+    if (c->up != NULL && c->up->state == PX_UP_ACTIVE) {
+        px_flush(c->up->bev);
     }
 }
 

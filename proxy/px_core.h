@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
@@ -177,6 +178,18 @@ px_read_on(struct bufferevent *bev, bool on)
     ssl = bufferevent_openssl_get_ssl(bev);
     if (ssl != NULL && SSL_pending(ssl) > 0) {
         event_active(&bev->ev_read, EV_READ, 1);
+    }
+}
+
+/* Writes what <bev> has queued now rather than on the next loop turn:
+ * libevent 2.1's bufferevent_openssl only arms the write event when bytes
+ * are added, costing two epoll_ctl calls and a loop turn per response. Run
+ * from the active queue, the arm and disarm cancel out in the changelist. */
+static inline void
+px_flush(struct bufferevent *bev)
+{
+    if (bev != NULL && evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+        event_active(&bev->ev_write, EV_WRITE, 1);
     }
 }
 

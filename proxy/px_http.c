@@ -384,6 +384,19 @@ on_status(llhttp_t *p, const char *at, size_t n)
     return append(h, at, n);
 }
 
+/* Trailer fields of a chunked body: counted against max_header_bytes,
+ * then dropped (floodgate re-frames bodies and forwards no trailers; the
+ * apiserver uses none). */
+static int
+trailer(struct px_http *h, size_t n)
+{
+    if (n > h->limits.max_header_bytes - h->head_bytes) {
+        return fail(h, h->parser.type == HTTP_REQUEST ? 431 : 502, "trailer fields too large");
+    }
+    h->head_bytes += (uint32_t)n;
+    return 0;
+}
+
 static int
 on_header_field(llhttp_t *p, const char *at, size_t n)
 {
@@ -391,6 +404,9 @@ on_header_field(llhttp_t *p, const char *at, size_t n)
     struct px_http_head *hd = h->head;
     struct px_http_field *f;
 
+    if (h->phase == PX_HTTP_IN_BODY) {
+        return trailer(h, n);
+    }
     if (h->field_state != FIELD_NAME) {
         if (hd->nfields == PX_HTTP_MAX_FIELDS) {
             return fail(h, h->parser.type == HTTP_REQUEST ? 431 : 502, "too many header fields");
@@ -422,9 +438,13 @@ on_header_value(llhttp_t *p, const char *at, size_t n)
 {
     struct px_http *h = p->data;
     struct px_http_head *hd = h->head;
-    struct px_http_field *f = &hd->fields[hd->nfields];
+    struct px_http_field *f;
     uint64_t abs = h->stream_off + (uint64_t)(at - h->feed_base);
 
+    if (h->phase == PX_HTTP_IN_BODY) {
+        return trailer(h, n);
+    }
+    f = &hd->fields[hd->nfields];
     if (h->field_state == FIELD_NAME) {
         f->value_off = hd->len;
         h->field_state = FIELD_VALUE;
@@ -510,9 +530,13 @@ on_header_value_complete(llhttp_t *p)
 {
     struct px_http *h = p->data;
     struct px_http_head *hd = h->head;
-    struct px_http_field *f = &hd->fields[hd->nfields];
+    struct px_http_field *f;
     const char *v;
 
+    if (h->phase == PX_HTTP_IN_BODY) {
+        return 0; /* a trailer */
+    }
+    f = &hd->fields[hd->nfields];
     if (h->field_state == FIELD_NAME) { /* empty value */
         f->value_off = hd->len;
         f->value_len = 0;

@@ -277,7 +277,17 @@ px_worker_new(const struct px_worker_opts *o, char *err, size_t errlen)
     w->npeers = o->npeers;
     pthread_mutex_init(&w->hq_lock, NULL);
     px_http_pool_init(&w->heads, PX_HEADS_KEPT);
-    w->base = event_base_new();
+    {
+        struct event_config *ec = event_config_new();
+
+        /* Coalesce the epoll_ctl calls a loop iteration makes: every
+         * response arms and disarms write events on two sockets. */
+        if (ec != NULL) {
+            event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+            w->base = event_base_new_with_config(ec);
+            event_config_free(ec);
+        }
+    }
     if (w->base == NULL) {
         px_errf(err, errlen, "event_base_new failed");
         goto fail;

@@ -100,9 +100,10 @@ it_px_config(struct it_px *p, const char *upstream, const char *listen_extra,
 }
 
 /* Starts floodgate on the config written by it_px_config and waits for
- * its ready file. */
+ * its ready file; <env> (NULL-terminated "K=V" list, may be NULL) is added
+ * to its environment. */
 static inline int
-it_px_start(struct it_px *p, const char *tag)
+it_px_start_env(struct it_px *p, const char *tag, char *const env[])
 {
     char cfg[700], ready[700], log[700];
     char *argv[8];
@@ -117,12 +118,18 @@ it_px_start(struct it_px *p, const char *tag)
     argv[4] = (char *)"--ready-file";
     argv[5] = ready;
     argv[6] = NULL;
-    p->pid = it_spawn(argv, NULL, log);
+    p->pid = it_spawn(argv, env, log);
     if (p->pid <= 0 || it_wait_ready(ready, "listen", p->addr, sizeof(p->addr), 10000) != 0) {
         return -1;
     }
     snprintf(p->ca, sizeof(p->ca), "%s/ca.crt", p->pki);
     return 0;
+}
+
+static inline int
+it_px_start(struct it_px *p, const char *tag)
+{
+    return it_px_start_env(p, tag, NULL);
 }
 
 static inline int

@@ -491,6 +491,41 @@ test_response_to_head_has_no_body(void **state)
 }
 
 static void
+test_trailers_are_dropped_after_the_head_is_released_and_bounded(void **state)
+{
+    static const char head[] = REQ "Transfer-Encoding: chunked\r\n\r\n";
+    static const char body[] = "1\r\nx\r\n0\r\nTrailer-A: 1\r\nTrailer-B: 2\r\n\r\n";
+    static const struct px_http_limits small = {128, 1024};
+    char big[300];
+    struct px_http_pool pool;
+    struct px_http h;
+    struct result r;
+    struct sink s = {&r, false, false};
+    size_t used;
+
+    (void)state;
+    px_http_pool_init(&pool, 1);
+    memset(&r, 0, sizeof(r));
+    px_http_init(&h, true, &cbs, &s, &pool, &default_limits);
+    assert_int_equal(px_http_feed(&h, head, strlen(head), &used), PX_HTTP_HEAD);
+    px_http_head_done(&h); /* as px_conn does once the request is decided */
+    px_http_resume(&h);
+    assert_int_equal(px_http_feed(&h, body, strlen(body), &used), PX_HTTP_DONE);
+    assert_int_equal(r.blen[0], 1);
+    px_http_fini(&h);
+    memset(&r, 0, sizeof(r));
+    px_http_init(&h, true, &cbs, &s, &pool, &small);
+    assert_int_equal(px_http_feed(&h, head, strlen(head), &used), PX_HTTP_HEAD);
+    px_http_head_done(&h);
+    px_http_resume(&h);
+    snprintf(big, sizeof(big), "0\r\nTrailer-A: %0200d\r\n\r\n", 0);
+    assert_int_equal(px_http_feed(&h, big, strlen(big), &used), PX_HTTP_ERROR);
+    assert_int_equal(h.err_status, 431);
+    px_http_fini(&h);
+    px_http_pool_fini(&pool);
+}
+
+static void
 test_pool_recycles_heads_up_to_its_bound(void **state)
 {
     struct px_http_pool pool;
@@ -530,6 +565,7 @@ main(void)
         cmocka_unit_test(test_responses_chunked_length_and_close_delimited),
         cmocka_unit_test(test_response_cut_mid_chunk_is_an_error_and_not_at_a_boundary),
         cmocka_unit_test(test_response_to_head_has_no_body),
+        cmocka_unit_test(test_trailers_are_dropped_after_the_head_is_released_and_bounded),
         cmocka_unit_test(test_pool_recycles_heads_up_to_its_bound),
     };
 
