@@ -458,6 +458,20 @@ bn_member_arm(struct bn_member *m, uint64_t origin_ns)
 }
 
 void
+bn_member_count_unsent(struct bn_member *m, uint64_t end_ns)
+{
+    uint64_t n = m->nwaiting + (m->inflight ? 1 : 0), intended, wake;
+
+    if (m->w->scn->closed || !m->started) {
+        return;
+    }
+    while (bn_sched_pick(m->sched, m->nstreams, end_ns - 1, &intended, &wake) >= 0) {
+        n++;
+    }
+    m->st->total.unsent += n;
+}
+
+void
 bn_member_free(struct bn_member *m)
 {
     size_t k;

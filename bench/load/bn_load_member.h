@@ -43,6 +43,10 @@ struct bn_member *bn_member_new(struct bn_wctx *w, size_t pop_idx, uint32_t i,
 /* Schedules the member's start relative to the run's <origin_ns>. */
 void bn_member_arm(struct bn_member *m, uint64_t origin_ns);
 void bn_member_free(struct bn_member *m);
+/* At the end of an open-loop run (<end_ns>): counts into the member's stats
+ * the requests that were due but never sent, its retries still waiting
+ * included. The schedules are used up by it. */
+void bn_member_count_unsent(struct bn_member *m, uint64_t end_ns);
 
 /* Renders "METHOD TARGET HTTP/1.1" with Host, User-Agent, Accept, the
  * credential's Authorization, <headers> and <body> into a new string. */

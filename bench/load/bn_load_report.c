@@ -275,6 +275,12 @@ print_pop(const struct bn_report *r, size_t p, FILE *out)
         }
         fprintf(out, "\n  retries    %" PRIu64 " (gave up %" PRIu64 ", dropped %" PRIu64 ")\n",
                 c->retries, c->gave_up, c->dropped);
+        if (c->unsent > 0) {
+            fprintf(out,
+                    "  behind     %" PRIu64 " requests were due but never sent (in flight or "
+                    "queued on busy connections at the end)\n",
+                    c->unsent);
+        }
         print_pcts(out, "latency", &t->lat);
     }
     if (pop->nwatches > 0) {
@@ -376,7 +382,7 @@ pop_json(const struct bn_report *r, size_t p)
         json_object_set_new(fails, bn_fail_name((enum bn_fail)f),
                             json_integer((json_int_t)c->fails[f]));
     }
-    o = json_pack("{sssIsbsfsfsIsfsIsososososIsIsIsIso}", "name", pop->name, "count",
+    o = json_pack("{sssIsbsfsfsIsfsIsososososIsIsIsIsIso}", "name", pop->name, "count",
                   (json_int_t)pop->count, "critical", pop->critical, "scheduled_rps",
                   r->s->closed ? 0.0 : (double)bn_scn_pop_rate(pop) / 1000.0, "expected_requests",
                   r->s->closed ? 0.0 : bn_scn_pop_expected(pop, r->meta.elapsed_ns), "requests",
@@ -384,7 +390,8 @@ pop_json(const struct bn_report *r, size_t p)
                   (json_int_t)bn_counts_errors(c), "codes", codes_json(c->codes), "failures", fails,
                   "latency_ms", pcts_json(&t->lat), "send_lag_ms", pcts_json(&t->lag), "retries",
                   (json_int_t)c->retries, "gave_up", (json_int_t)c->gave_up, "dropped",
-                  (json_int_t)c->dropped, "bytes_in", (json_int_t)c->bytes_in, "watches",
+                  (json_int_t)c->dropped, "unsent", (json_int_t)c->unsent, "bytes_in",
+                  (json_int_t)c->bytes_in, "watches",
                   json_pack("{sIsIsIsIsIsIsIsIsIsIsososs}", "configured",
                             (json_int_t)pop->count * (json_int_t)pop->nwatches, "established",
                             (json_int_t)c->watch_ok, "failed", (json_int_t)c->watch_failed, "open",

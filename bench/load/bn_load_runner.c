@@ -99,8 +99,15 @@ publish(struct worker *w)
 static void
 finish(struct worker *w)
 {
+    uint64_t end = w->run->origin_ns + w->run->scn->duration_ns, now = px_now_ns();
+    size_t i;
+
     if (!w->ctx.stopping) {
         w->ctx.stopping = true;
+        /* Due by the end of the run, not by when this timer ran. */
+        for (i = 0; i < w->nmembers; i++) {
+            bn_member_count_unsent(w->members[i], now < end ? now : end);
+        }
         publish(w);
         event_base_loopbreak(w->ctx.env.base);
     }

@@ -33,6 +33,7 @@ bn_counts_add(struct bn_counts *d, const struct bn_counts *s)
     d->retries += s->retries;
     d->gave_up += s->gave_up;
     d->dropped += s->dropped;
+    d->unsent += s->unsent;
     d->bytes_in += s->bytes_in;
     d->watch_ok += s->watch_ok;
     d->watch_failed += s->watch_failed;

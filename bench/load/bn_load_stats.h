@@ -18,6 +18,7 @@ struct bn_counts {
     uint64_t retries;  /* client-go retries made (Retry-After, reset GET) */
     uint64_t gave_up;  /* retries exhausted: the last answer was final */
     uint64_t dropped;  /* retries abandoned: too many waiting on one member */
+    uint64_t unsent;   /* open loop: due before the end but never sent (behind) */
     uint64_t bytes_in; /* response bodies */
     /* watches: their LIST and watch requests count here, not above */
     uint64_t watch_codes[BN_CODES]; /* LIST and watch responses by status */
