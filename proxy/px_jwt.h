@@ -75,6 +75,15 @@ int px_jwt_verify(const struct px_jwt_keys *k, const char *token, size_t len, in
                   struct px_jwt_claims *out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Reads the JSON payload <json> (<len> bytes) of a service-account token
+ * exactly as px_jwt_verify reads a verified one (legacy when iss is the
+ * legacy issuer, else the bound shape with its "kubernetes.io" claim, the
+ * same required claims), without a signature, an issuer list, an audience
+ * or a clock: for `floodgate explain --token-claims`. Returns PX_JWT_OK
+ * with <out> filled, or a negative enum px_jwt_error with <err>. */
+int px_jwt_claims_parse(const char *json, size_t len, struct px_jwt_claims *out, char *err,
+                        size_t errlen) __attribute__((warn_unused_result));
+
 /* "not a JWT", "malformed", ... for metrics and logs. */
 const char *px_jwt_error_name(int e);
 

@@ -208,6 +208,56 @@ test_bound_token_without_kubernetes_claim_is_refused(void **state)
     free(tok);
 }
 
+/* px_jwt_claims_parse (floodgate explain --token-claims) reads a payload
+ * as px_jwt_verify reads the token that carries it: same fields, same
+ * refusals, with no signature, audience or clock involved. */
+static void
+test_claims_parse_reads_a_payload_as_verify_reads_its_token(void **state)
+{
+    static const char legacy[] = "{\"iss\":\"kubernetes/serviceaccount\","
+                                 "\"kubernetes.io/serviceaccount/namespace\":\"kube-system\","
+                                 "\"kubernetes.io/serviceaccount/secret.name\":\"ds-token-a\","
+                                 "\"kubernetes.io/serviceaccount/service-account.name\":\"ds\","
+                                 "\"kubernetes.io/serviceaccount/service-account.uid\":\"uid-9\","
+                                 "\"sub\":\"system:serviceaccount:kube-system:ds\"}";
+    const char *payloads[2];
+    struct px_jwt_claims v, p;
+    char bound[2048], err[256], *tok;
+    size_t i;
+
+    (void)state;
+    /* Expired long ago: verify refuses it, the parser has no clock. */
+    mint_bound_payload(bound, sizeof(bound), ISS, ISS, NOW - 7200, NOW - 3600, "monitoring",
+                       "node-agent", "node-0042");
+    assert_int_equal(px_jwt_claims_parse(bound, strlen(bound), &p, err, sizeof(err)), PX_JWT_OK);
+    assert_false(p.legacy);
+    assert_string_equal(p.ns, "monitoring");
+    assert_string_equal(p.sa_name, "node-agent");
+    assert_string_equal(p.node_name, "node-0042");
+    assert_int_equal(p.exp_s, NOW - 3600);
+
+    mint_bound_payload(bound, sizeof(bound), ISS, ISS, NOW, NOW + 3600, "monitoring", "node-agent",
+                       "node-0042");
+    payloads[0] = bound;
+    payloads[1] = legacy;
+    for (i = 0; i < 2; i++) {
+        int rv, rp;
+
+        tok = mint_token("RS256", NULL, payloads[i], path("sa.key"));
+        rv = px_jwt_verify(keys, tok, strlen(tok), NOW, &v, err, sizeof(err));
+        rp = px_jwt_claims_parse(payloads[i], strlen(payloads[i]), &p, err, sizeof(err));
+        assert_int_equal(rp, rv);
+        if (rv == PX_JWT_OK) {
+            assert_int_equal(memcmp(&p, &v, sizeof(p)), 0);
+        }
+        free(tok);
+    }
+    assert_int_equal(px_jwt_claims_parse("{\"iss\":\"x\"}", 11, &p, err, sizeof(err)),
+                     PX_JWT_ECLAIMS);
+    assert_string_equal(err, "claim kubernetes.io is missing");
+    assert_int_equal(px_jwt_claims_parse("[1]", 3, &p, err, sizeof(err)), PX_JWT_ENOTJWT);
+}
+
 static void
 test_claim_longer_than_field_is_refused_not_truncated(void **state)
 {
@@ -336,6 +386,7 @@ main(void)
         cmocka_unit_test(test_legacy_secret_token_verifies_without_expiry),
         cmocka_unit_test(test_legacy_token_whose_sub_disagrees_is_refused),
         cmocka_unit_test(test_bound_token_without_kubernetes_claim_is_refused),
+        cmocka_unit_test(test_claims_parse_reads_a_payload_as_verify_reads_its_token),
         cmocka_unit_test(test_claim_longer_than_field_is_refused_not_truncated),
         cmocka_unit_test(test_tampered_payload_fails_signature),
         cmocka_unit_test(test_kid_selects_keys_and_unknown_kid_finds_none),
