@@ -506,6 +506,7 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
                      tr != NULL ? tr->cost_why : NULL, tr != NULL ? sizeof(tr->cost_why) : 0);
     if (tr != NULL) {
         tr->learned_bytes = cost.learned_bytes;
+        tr->pool = cost.pool;
     }
     d.cost_mt = cost.tokens_mt;
     d.seats = cost.seats;

@@ -1009,6 +1009,7 @@ test_explain_decides_the_same_and_commits_nothing(void **state)
     assert_int_equal(tr.class_tokens_mt, 100000);
     assert_int_equal(tr.class_seat_cap, 40);
     assert_int_equal(tr.global_seat_cap, 390);
+    assert_int_equal(tr.pool, LIM_KIND_READONLY);
     assert_int_equal(tr.learned_bytes, 65536);
     assert_non_null(strstr(tr.cost_why, "list pods from etcd"));
     for (i = 0; i < 4; i++) {
@@ -1060,6 +1061,10 @@ test_explain_offline_policy_not_bound(void **state)
     assert_false(e.exempt);
     assert_int_equal(tr.key_tokens_mt, 1000);
     assert_int_equal(tr.class_tokens_mt, -1);
+    assert_int_equal(tr.pool, LIM_KIND_READONLY); /* a watch reads */
+    request(&r, LIM_VERB_CREATE);
+    lim_explain(NULL, p, &id, &r, S, &e, &tr);
+    assert_int_equal(tr.pool, LIM_KIND_MUTATING);
     lim_policy_free(p);
 }
 
