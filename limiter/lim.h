@@ -194,7 +194,8 @@ struct lim_trace {
     int64_t global_watches;
     uint32_t class_seat_cap; /* this request's pool share, 0 = none */
     uint32_t global_seat_cap;
-    uint8_t pool; /* the seat pool the caps are of: LIM_KIND_READONLY or _MUTATING */
+    uint8_t pool;   /* the seat pool the caps are of: LIM_KIND_READONLY or _MUTATING */
+    size_t key_len; /* length of the whole distinguisher value (key may be cut) */
 };
 
 /* Runs the decision lim_decide would make now, through the same code, but

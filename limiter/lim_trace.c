@@ -12,6 +12,7 @@ lim_d_trace_key(struct lim_trace *tr, const char *key, size_t klen)
 
     memcpy(tr->key, key, n);
     tr->key[n] = '\0';
+    tr->key_len = klen;
 }
 
 void

@@ -1005,6 +1005,7 @@ test_explain_decides_the_same_and_commits_nothing(void **state)
     assert_int_equal(tr.miss_rule[0], 0);
     assert_non_null(strstr(tr.misses[0], "user a not in"));
     assert_string_equal(tr.key, "a");
+    assert_int_equal(tr.key_len, 1);
     assert_int_equal(tr.key_tokens_mt, 3000);
     assert_int_equal(tr.class_tokens_mt, 100000);
     assert_int_equal(tr.class_seat_cap, 40);
@@ -1065,6 +1066,12 @@ test_explain_offline_policy_not_bound(void **state)
     request(&r, LIM_VERB_CREATE);
     lim_explain(NULL, p, &id, &r, S, &e, &tr);
     assert_int_equal(tr.pool, LIM_KIND_MUTATING);
+    /* A key longer than the display buffer is cut, its length kept. */
+    ident(&id, "system:serviceaccount:monitoring:node-exporter-agent-0123456789");
+    lim_explain(NULL, p, &id, &r, S, &e, &tr);
+    assert_int_equal(strlen(tr.key), LIM_KEY_DISPLAY - 1);
+    assert_int_equal(tr.key_len, strlen(id.user));
+    assert_memory_equal(tr.key, id.user, LIM_KEY_DISPLAY - 1);
     lim_policy_free(p);
 }
 
