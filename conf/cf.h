@@ -123,5 +123,10 @@ int cf_check_reloadable(const struct cf_config *prev, const struct cf_config *ne
 int cf_parse_rate(const char *s, uint64_t *mtps);
 int cf_parse_duration(const char *s, uint64_t *ns);
 int cf_parse_size(const char *s, uint64_t *bytes);
+/* And back, as the summary and `floodgate explain` print them, into <buf>
+ * (which is returned): rates "10/s", "6/m", "1.02/m" (what "1/m" became);
+ * durations "250ms", "30s". */
+const char *cf_fmt_rate(uint64_t mtps, char *buf, size_t len);
+const char *cf_fmt_duration(uint64_t ns, char *buf, size_t len);
 
 #endif /* CF_H */

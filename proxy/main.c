@@ -19,6 +19,8 @@ static const struct px_command px_commands[] = {
      "serve: the rate-limiting proxy in front of kube-apiserver (the default)"},
     {"check-config", px_cmd_check, "check-config FILE",
      "validate FILE and print the effective policy (exit 0 valid, 1 invalid)"},
+    {"explain", px_cmd_explain, "explain ARGS",
+     "what the policy does with one request from one identity (explain --help)"},
 };
 
 #define NCOMMANDS (sizeof(px_commands) / sizeof(px_commands[0]))

@@ -14,4 +14,10 @@ int px_cmd_check(int argc, char **argv);
  * clean shutdown, 1 when it cannot start, 2 on usage errors. */
 int px_cmd_run(int argc, char **argv);
 
+/* floodgate explain --config FILE [IDENTITY] [--state FILE] [--json]
+ * METHOD TARGET (or --stdin): what the proxy would do with that request
+ * from that identity. 0 explained, 1 an error (or a bad --stdin line),
+ * 2 usage. */
+int px_cmd_explain(int argc, char **argv);
+
 #endif /* PX_CMD_H */
