@@ -142,7 +142,10 @@ header(struct out *o, const struct cf_config *cf)
 
     addf(&l, "%s: valid (sha256 %s), %zu classes, %zu rules", cf->path[0] ? cf->path : "(built-in)",
          cf->hash, lim_policy_class_count(cf->policy), lim_policy_rule_count(cf->policy));
-    emit(o, &l);
+    /* Never wrapped: the file's path is one token, however long, and scripts
+     * grep this line. */
+    put(o, l.s, l.n);
+    l.n = 0;
     addf(&l, "listen    %s, TLS >= 1.%d, client certificates %s, %u workers, %u connections",
          cf->listen.address, cf->listen.tls_min_version == 0x0304 ? 3 : 2,
          auth_mode[cf->listen.client_auth], cf->listen.workers, cf->listen.max_connections);

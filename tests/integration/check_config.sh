@@ -32,6 +32,14 @@ for example in sidecar incident-shed dry-run; do
     # The subcommand spelling prints the same.
     "$bin" check-config "$file" | cmp -s - "$tmp/out" || fail "$example: check-config differs"
 done
+# The header line names the file on one line, however long its path.
+deep=$tmp/a-directory-with-a-long-name-to-push-the-header-past-one-hundred-columns/and-deeper
+mkdir -p "$deep"
+cp "$src/conf/examples/sidecar.json" "$deep/sidecar.json"
+"$bin" --check-config "$deep/sidecar.json" >"$tmp/out" || fail "long path: exit $?"
+grep -q "^$deep/sidecar.json: valid (sha256 [0-9a-f]\{16\}), 8 classes, 9 rules\$" "$tmp/out" ||
+    fail "long path: header line wrapped: $(head -2 "$tmp/out")"
+
 grep -q '^  3 nodes *dry-run ' <("$bin" --check-config "$src/conf/examples/dry-run.json") ||
     fail "dry-run.json: nodes is not in dry-run"
 
