@@ -233,6 +233,24 @@ explain(char *why, size_t whylen, enum cost_case cc, const struct lim_request *r
     }
 }
 
+/* Whether storage (etcd) serves this read, as kube-apiserver's cacher
+ * delegates it, taking APF's pessimistic view of continue and Exact
+ * (reference: pkg/storage/cacher/delegator.go). A watch, whatever its
+ * resourceVersion, is served by the watch cache: its initial events cost the
+ * cache's CPU, not an etcd range read. A LIST without resourceVersion is a
+ * consistent read; with a limit, a specific resourceVersion and no
+ * resourceVersionMatch it means Exact (the API's pagination rule); continue
+ * and Exact read etcd unless a cache snapshot happens to cover them. */
+static bool
+reads_etcd(const struct lim_request *r)
+{
+    if (r->verb == LIM_VERB_WATCH) {
+        return false;
+    }
+    return r->rv == LIM_RV_UNSET || r->has_continue || r->rv_match == LIM_RVM_EXACT ||
+           (r->rv == LIM_RV_VALUE && r->has_limit && r->limit > 0 && r->rv_match == LIM_RVM_NONE);
+}
+
 void
 lim_cost_full(const struct lim_cost_params *cp, struct lim_learned *t, bool insert,
               const struct lim_request *r, struct lim_cost *out, char *why, size_t whylen)
@@ -279,7 +297,7 @@ lim_cost_full(const struct lim_cost_params *cp, struct lim_learned *t, bool inse
         return;
     }
     filtered = r->label_selector[0] != '\0' || r->field_selector[0] != '\0';
-    consistent = r->rv == LIM_RV_UNSET || r->has_continue || r->rv_match == LIM_RVM_EXACT;
+    consistent = reads_etcd(r);
     bytes = list_bytes(cp, t, insert, r, filtered, &slot);
     tokens = cp->base_mt + bytes * LIM_MT_PER_TOKEN / cp->bytes_per_token;
     if (consistent && cp->etcd_extra_pct != 0) {

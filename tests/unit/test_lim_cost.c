@@ -228,10 +228,10 @@ static void
 test_watch_pays_a_list_only_with_initial_events(void **state)
 {
     static const struct watch_case cases[] = {
-        {LIM_RV_VALUE, false, 1000, 1},    /* resumes: no initial events */
-        {LIM_RV_ZERO, false, 51000, 10},   /* initial events from the cache */
-        {LIM_RV_UNSET, false, 101000, 10}, /* consistent: etcd's share too */
-        {LIM_RV_VALUE, true, 51000, 10},   /* sendInitialEvents */
+        {LIM_RV_VALUE, false, 1000, 1},   /* resumes: no initial events */
+        {LIM_RV_ZERO, false, 51000, 10},  /* initial events from the cache */
+        {LIM_RV_UNSET, false, 51000, 10}, /* the cache serves it too, no etcd share */
+        {LIM_RV_VALUE, true, 51000, 10},  /* sendInitialEvents */
     };
     struct lim_cost_params cp = defaults();
     struct lim_learned *t = lim_learned_new(1);
