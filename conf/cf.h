@@ -128,5 +128,9 @@ int cf_parse_size(const char *s, uint64_t *bytes);
  * durations "250ms", "30s". */
 const char *cf_fmt_rate(uint64_t mtps, char *buf, size_t len);
 const char *cf_fmt_duration(uint64_t ns, char *buf, size_t len);
+/* Sizes "64KiB", as the admin plane shows them; percentages "25%" or "25"
+ * read (no bound checked here). */
+const char *cf_fmt_size(uint64_t bytes, char *buf, size_t len);
+int cf_parse_pct(const char *s, uint32_t *pct);
 
 #endif /* CF_H */

@@ -1,6 +1,7 @@
 /* floodgate run: loads the configuration, builds the limiter and the TLS
- * contexts, opens the listener(s), starts the workers, writes the ready
- * file, then waits for signals: SIGTERM/SIGINT drain and exit. */
+ * contexts, opens the listener(s), starts the workers and the admin plane,
+ * writes the ready file, then waits for signals: SIGHUP reloads;
+ * SIGTERM/SIGINT drain and exit 0, and a second one exits at once. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -15,13 +16,16 @@
 
 #include "cf.h"
 #include "lim.h"
+#include "px_admin.h"
 #include "px_clock.h"
 #include "px_cmd.h"
+#include "px_creds.h"
 #include "px_err.h"
-#include "px_jwt.h"
 #include "px_log.h"
 #include "px_net.h"
-#include "px_tls.h"
+#include "px_rejlog.h"
+#include "px_reload.h"
+#include "px_state.h"
 #include "px_worker.h"
 
 #define PX_MAX_WORKERS   256
@@ -31,7 +35,8 @@ struct run_opts {
     const char *config;
     const char *listen;
     const char *ready_file;
-    long workers; /* 0: from the config */
+    const char *admin_listen; /* NULL: admin.address of the config */
+    long workers;             /* 0: from the config */
     enum px_accept_mode accept;
     uint64_t drain_ns;
 };
@@ -41,9 +46,10 @@ struct run {
     struct cf_config *cf;
     struct px_log *log;
     struct lim *lim;
-    SSL_CTX *server_tls;
-    SSL_CTX *upstream_tls;
-    struct px_jwt_keys *jwt;
+    struct px_creds *creds; /* as at start: the workers' px_shared borrows its contexts */
+    struct px_rejlog *rejlog;
+    struct px_state *st;
+    struct px_admin *admin;
     struct px_shared *sh;
     struct px_worker *workers[PX_MAX_WORKERS];
     unsigned nworkers;
@@ -54,8 +60,9 @@ struct run {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: floodgate [run] --config FILE [--listen ADDR] [--ready-file PATH]\n"
-               "                 [--workers N] [--accept reuseport|handoff] [--drain-timeout D]\n");
+    fprintf(f, "usage: floodgate [run] --config FILE [--listen ADDR] [--admin-listen ADDR]\n"
+               "                 [--ready-file PATH] [--workers N] [--accept reuseport|handoff]\n"
+               "                 [--drain-timeout D]\n");
 }
 
 static uint64_t
@@ -76,6 +83,7 @@ parse_args(int argc, char **argv, struct run_opts *o)
         {"config", required_argument, NULL, 'c'},
         {"listen", required_argument, NULL, 'l'},
         {"ready-file", required_argument, NULL, 'r'},
+        {"admin-listen", required_argument, NULL, 'A'},
         {"workers", required_argument, NULL, 'w'},
         {"accept", required_argument, NULL, 'a'},
         {"drain-timeout", required_argument, NULL, 'd'},
@@ -88,7 +96,7 @@ parse_args(int argc, char **argv, struct run_opts *o)
     memset(o, 0, sizeof(*o));
     o->drain_ns = PX_DRAIN_DEFAULT;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:l:r:w:a:d:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:l:r:A:w:a:d:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             o->config = optarg;
@@ -98,6 +106,9 @@ parse_args(int argc, char **argv, struct run_opts *o)
             break;
         case 'r':
             o->ready_file = optarg;
+            break;
+        case 'A':
+            o->admin_listen = optarg;
             break;
         case 'w':
             errno = 0;
@@ -141,7 +152,7 @@ parse_args(int argc, char **argv, struct run_opts *o)
 }
 
 static int
-write_ready(const char *path, const char *listen, char *err, size_t errlen)
+write_ready(const char *path, const char *listen, const char *admin, char *err, size_t errlen)
 {
     char tmp[4096];
     FILE *f;
@@ -153,6 +164,9 @@ write_ready(const char *path, const char *listen, char *err, size_t errlen)
         return -1;
     }
     fprintf(f, "listen=%s\n", listen);
+    if (admin[0] != '\0') {
+        fprintf(f, "admin=%s\n", admin);
+    }
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         px_errf(err, errlen, "%s: %s", path, strerror(errno));
         unlink(tmp);
@@ -204,13 +218,33 @@ open_listeners(struct run *r, char *err, size_t errlen)
     return 0;
 }
 
+/* The admin plane: its listeners (--admin-listen replaces admin.address),
+ * probe and timers, over the process state. */
+static int
+build_admin(struct run *r, char *err, size_t errlen)
+{
+    struct px_admin_opts ao;
+
+    r->rejlog = px_rejlog_new(r->cf->log.reject_log_per_s);
+    r->st = px_state_new(r->lim, r->log, r->cf, r->creds);
+    if (r->rejlog == NULL || r->st == NULL) {
+        px_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    r->st->rejlog = r->rejlog;
+    if (px_state_load_token(r->st, r->cf->admin.token_file, err, errlen) != 0) {
+        return -1;
+    }
+    ao.address = r->o.admin_listen != NULL ? r->o.admin_listen : r->cf->admin.address;
+    ao.socket = r->cf->admin.socket;
+    r->admin = px_admin_new(r->st, &ao, err, errlen);
+    return r->admin != NULL ? 0 : -1;
+}
+
 static int
 build(struct run *r, char *err, size_t errlen)
 {
     struct cf_config *cf = r->cf;
-    struct px_tls_server_opts so;
-    static const enum px_tls_verify verify[] = {PX_TLS_VERIFY_OFF, PX_TLS_VERIFY_OPTIONAL,
-                                                PX_TLS_VERIFY_REQUIRED};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned i;
 
@@ -218,34 +252,16 @@ build(struct run *r, char *err, size_t errlen)
     if (r->lim == NULL || lim_bind(r->lim, cf->policy, err, errlen) != 0) {
         return -1;
     }
-    memset(&so, 0, sizeof(so));
-    so.cert = cf->listen.cert;
-    so.key = cf->listen.key;
-    so.client_ca = cf->listen.client_ca;
-    so.verify = verify[cf->listen.client_auth];
-    so.min_version = cf->listen.tls_min_version;
-    r->server_tls = px_tls_server_ctx(&so, err, errlen);
-    if (r->server_tls == NULL) {
+    r->creds = px_creds_new(cf, err, errlen);
+    if (r->creds == NULL || build_admin(r, err, errlen) != 0) {
         return -1;
     }
-    r->upstream_tls = px_tls_client_ctx(cf->upstream.ca, cf->upstream.client_cert,
-                                        cf->upstream.client_key, err, errlen);
-    if (r->upstream_tls == NULL) {
-        return -1;
-    }
-    if (cf->auth.nkeys > 0) {
-        r->jwt = px_jwt_keys_new((const char *const *)cf->auth.keys, cf->auth.nkeys,
-                                 (const char *const *)cf->auth.issuers, cf->auth.nissuers,
-                                 (const char *const *)cf->auth.audiences, cf->auth.naudiences, err,
-                                 errlen);
-        if (r->jwt == NULL) {
-            return -1;
-        }
-    }
-    r->sh = px_shared_new(r->lim, r->log, r->server_tls, r->upstream_tls, r->jwt, cf, err, errlen);
+    r->sh = px_shared_new(r->lim, r->log, r->creds->server_tls, r->creds->upstream_tls,
+                          r->creds->jwt, cf, err, errlen);
     if (r->sh == NULL) {
         return -1;
     }
+    px_rejlog_attach(r->sh, r->rejlog);
     r->nworkers = (unsigned)(r->o.workers > 0         ? r->o.workers
                              : cf->listen.workers > 0 ? cf->listen.workers
                              : ncpu > 0               ? ncpu
@@ -275,6 +291,8 @@ build(struct run *r, char *err, size_t errlen)
             return -1;
         }
     }
+    r->st->workers = r->workers;
+    r->st->nworkers = r->nworkers;
     return 0;
 }
 
@@ -283,6 +301,8 @@ teardown(struct run *r)
 {
     unsigned i;
 
+    /* The admin plane reads the workers' counters: it stops first. */
+    px_admin_free(r->admin);
     for (i = 0; i < r->nworkers; i++) {
         if (r->workers[i] != NULL) {
             px_worker_drain(r->workers[i], 0);
@@ -296,12 +316,41 @@ teardown(struct run *r)
         }
     }
     px_shared_free(r->sh);
-    px_jwt_keys_free(r->jwt);
-    SSL_CTX_free(r->server_tls);
-    SSL_CTX_free(r->upstream_tls);
+    px_state_free(r->st);
+    px_rejlog_free(r->rejlog);
+    px_creds_unref(r->creds);
     lim_free(r->lim);
     cf_unref(r->cf);
     px_log_free(r->log);
+}
+
+/* Waits for the workers to finish draining while still taking signals:
+ * a second SIGTERM or SIGINT means "now", and the process exits at once
+ * (status 1: requests may have been cut). A SIGHUP is too late to apply. */
+static void
+wait_drained(struct run *r, const sigset_t *set)
+{
+    const struct timespec tick = {0, 50 * 1000 * 1000};
+
+    for (;;) {
+        unsigned i;
+        int sig;
+
+        for (i = 0; i < r->nworkers && px_worker_finished(r->workers[i]); i++) {
+        }
+        if (i == r->nworkers) {
+            return;
+        }
+        sig = sigtimedwait(set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+            px_logf(r->log, PX_LOG_WARN, "%s during the drain: exiting now",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+            _exit(1);
+        }
+        if (sig == SIGHUP) {
+            px_logf(r->log, PX_LOG_WARN, "SIGHUP during the drain: not reloading");
+        }
+    }
 }
 
 int
@@ -348,8 +397,13 @@ px_cmd_run(int argc, char **argv)
             return 1;
         }
     }
-    if (r.o.ready_file != NULL &&
-        write_ready(r.o.ready_file, r.listen_addr, err, sizeof(err)) != 0) {
+    if (px_admin_start(r.admin, err, sizeof(err)) != 0) {
+        px_logf(r.log, PX_LOG_ERROR, "cannot start the admin plane: %s", err);
+        teardown(&r);
+        return 1;
+    }
+    if (r.o.ready_file != NULL && write_ready(r.o.ready_file, r.listen_addr,
+                                              px_admin_address(r.admin), err, sizeof(err)) != 0) {
         px_logf(r.log, PX_LOG_ERROR, "cannot write the ready file: %s", err);
         teardown(&r);
         return 1;
@@ -363,27 +417,29 @@ px_cmd_run(int argc, char **argv)
                          {"listen", r.listen_addr, 0},
                          {"workers", n, 0},
                          {"accept", r.o.accept == PX_ACCEPT_HANDOFF ? "handoff" : "reuseport", 0},
-                         {"config", r.cf->path, 0}},
-                     4);
+                         {"config", r.cf->path, 0},
+                         {"admin", px_admin_address(r.admin), 0},
+                         {"admin_socket", r.cf->admin.socket, 0}},
+                     6);
     }
     for (;;) {
         if (sigwait(&set, &sig) != 0) {
             continue;
         }
         if (sig == SIGHUP) {
-            px_logf(r.log, PX_LOG_WARN,
-                    "SIGHUP: configuration reload is not supported yet; "
-                    "restart to apply changes");
+            (void)px_reload_run(r.st, "SIGHUP", err, sizeof(err)); /* it logs either way */
             continue;
         }
         break;
     }
+    atomic_store(&r.st->draining, true);
     px_logf(r.log, PX_LOG_INFO, "%s: draining (%llu ms grace)",
             sig == SIGINT ? "SIGINT" : "SIGTERM",
             (unsigned long long)(r.o.drain_ns / PX_NS_PER_MS));
     for (i = 0; i < r.nworkers; i++) {
         px_worker_drain(r.workers[i], r.o.drain_ns);
     }
+    wait_drained(&r, &set);
     for (i = 0; i < r.nworkers; i++) {
         px_worker_join(r.workers[i]);
     }

@@ -18,9 +18,11 @@
 #include <event2/event.h>
 
 #include "px_clock.h"
+#include "px_creds.h"
 #include "px_err.h"
 #include "px_headers.h"
 #include "px_log.h"
+#include "px_rejlog.h"
 #include "px_tls.h"
 
 static const char *const state_names[] = {"handshake", "idle",   "head",    "delayed", "connecting",
@@ -88,7 +90,7 @@ px_conn_accept(struct px_worker *w, int fd, const struct sockaddr *sa, socklen_t
         return;
     }
     c = calloc(1, sizeof(*c));
-    ssl = c != NULL ? SSL_new(w->sh->server_tls) : NULL;
+    ssl = c != NULL ? SSL_new(w->creds != NULL ? w->creds->server_tls : w->sh->server_tls) : NULL;
     if (ssl == NULL) {
         goto fail;
     }
@@ -362,7 +364,9 @@ reject(struct px_conn *c, const struct lim_decision *d, uint64_t now)
     bool keep = can_keep(c);
     const char *reason = lim_reason_name(d->reason);
 
-    if (px_log_enabled(w->sh->log, PX_LOG_INFO) && px_worker_log_reject(w)) {
+    if (px_log_enabled(w->sh->log, PX_LOG_INFO) &&
+        (w->sh->rejlog != NULL ? px_rejlog_take(w->sh->rejlog, c->class_slot, px_wall_s())
+                               : px_worker_log_reject(w))) {
         char retry[16];
 
         snprintf(retry, sizeof(retry), "%u", (unsigned)d->retry_after_s);

@@ -110,6 +110,7 @@ struct px_shared {
     SSL_CTX *server_tls;
     SSL_CTX *upstream_tls;
     struct px_jwt_keys *jwt;
+    struct px_rejlog *rejlog; /* rejection logging (px_rejlog_attach), NULL: per-worker sampling */
     struct px_addr upstreams[CF_MAX_UPSTREAM];
     size_t nupstreams;
     _Atomic uint32_t conns; /* downstream connections of all workers */
@@ -129,9 +130,11 @@ struct px_worker {
     struct px_worker **peers; /* handoff targets, NULL with SO_REUSEPORT */
     unsigned npeers;
     unsigned next_peer;
-    struct cf_config *cf;                /* the snapshot in use (a reference) */
-    _Atomic(struct cf_config *) next_cf; /* published by px_worker_set_config */
-    _Atomic uint32_t cmd;                /* PX_CMD_* bits */
+    struct cf_config *cf;   /* the snapshot in use (a reference) */
+    struct px_creds *creds; /* TLS and keys after a reload (a reference), NULL: sh's */
+    _Atomic(struct px_creds *) next_creds; /* published by px_worker_set_creds */
+    _Atomic(struct cf_config *) next_cf;   /* published by px_worker_set_config */
+    _Atomic uint32_t cmd;                  /* PX_CMD_* bits */
     _Atomic uint64_t grace_ns;
     struct event ev_cmd;
     struct event ev_drain;
@@ -154,6 +157,7 @@ struct px_worker {
     uint64_t rej_quiet;
     pthread_t thread;
     bool started;
+    _Atomic bool finished;  /* the thread left its loop */
     struct lim_request req; /* scratch of the request being decided */
     struct px_who who;      /* scratch identity of the request being decided */
     struct px_stats stats;

@@ -81,6 +81,20 @@ px_idcache_free(struct px_idcache *c)
     free(c);
 }
 
+void
+px_idcache_set_verifier(struct px_idcache *c, px_token_verify_fn verify, void *arg)
+{
+    uint32_t i;
+
+    c->verify = verify;
+    c->arg = arg;
+    c->n = 0;
+    c->mru = c->lru = NIL;
+    for (i = 0; i <= c->mask; i++) {
+        c->buckets[i] = NIL;
+    }
+}
+
 uint64_t
 px_idcache_verifications(const struct px_idcache *c)
 {

@@ -43,6 +43,9 @@ struct px_idcache;
 struct px_idcache *px_idcache_new(uint32_t capacity, px_token_verify_fn verify, void *arg,
                                   uint64_t seed);
 void px_idcache_free(struct px_idcache *c);
+/* Verifies with <verify>/<arg> from now on (a reload changed the
+ * service-account keys) and forgets every verdict cached so far. */
+void px_idcache_set_verifier(struct px_idcache *c, px_token_verify_fn verify, void *arg);
 /* Verifications done (cache misses), for tests and stats. */
 uint64_t px_idcache_verifications(const struct px_idcache *c);
 

@@ -24,7 +24,7 @@ struct px_pool {
     SSL_CTX *ctx;
     const struct px_addr *servers;
     size_t nservers;
-    const char *server_name;
+    char server_name[256]; /* a copy: the configuration it came from may be freed by a reload */
     uint64_t connect_timeout_ns;
     uint32_t max_idle;
     struct px_stats *stats;
@@ -280,7 +280,7 @@ px_pool_new(const struct px_pool_opts *o)
     p->ctx = o->ctx;
     p->servers = o->servers;
     p->nservers = o->nservers;
-    p->server_name = o->server_name;
+    snprintf(p->server_name, sizeof(p->server_name), "%s", o->server_name);
     p->connect_timeout_ns = o->connect_timeout_ns;
     p->max_idle = o->max_idle;
     p->stats = o->stats;
@@ -308,6 +308,14 @@ px_pool_free(struct px_pool *p)
     px_pool_close_idle(p);
     SSL_SESSION_free(p->session);
     free(p);
+}
+
+void
+px_pool_set_ctx(struct px_pool *p, SSL_CTX *ctx)
+{
+    p->ctx = ctx;
+    SSL_SESSION_free(p->session); /* a session of the old context is not offered to the new */
+    p->session = NULL;
 }
 
 void

@@ -59,7 +59,7 @@ struct px_pool_opts {
     SSL_CTX *ctx;
     const struct px_addr *servers; /* tried in order; borrowed */
     size_t nservers;
-    const char *server_name; /* borrowed */
+    const char *server_name; /* copied */
     uint64_t connect_timeout_ns;
     uint32_t max_idle;
     struct px_stats *stats; /* borrowed, may be NULL */
@@ -73,6 +73,10 @@ struct px_pool *px_pool_new(const struct px_pool_opts *o);
 void px_pool_free(struct px_pool *p);
 /* Takes new connect timeout and pool size (config reload). */
 void px_pool_configure(struct px_pool *p, uint64_t connect_timeout_ns, uint32_t max_idle);
+/* Connects with <ctx> from now on (a reload re-read the CA or the
+ * front-proxy certificate); connections made before keep theirs. The
+ * caller keeps <ctx> alive while the pool uses it. */
+void px_pool_set_ctx(struct px_pool *p, SSL_CTX *ctx);
 /* Closes every idle connection (drain). */
 void px_pool_close_idle(struct px_pool *p);
 

@@ -10,11 +10,13 @@
 #include <event2/event.h>
 
 #include "px_clock.h"
+#include "px_creds.h"
 #include "px_err.h"
 #include "px_log.h"
 
 #define PX_CMD_CONFIG 1u
 #define PX_CMD_DRAIN  2u
+#define PX_CMD_CREDS  4u
 #define PX_IDCACHE    1024 /* verified tokens remembered per worker */
 #define PX_HEADS_KEPT 64   /* pooled request/response heads per worker */
 
@@ -251,6 +253,19 @@ on_cmd(evutil_socket_t fd, short what, void *arg)
             cf_unref(old);
         }
     }
+    if (cmd & PX_CMD_CREDS) {
+        struct px_creds *cr = atomic_exchange(&w->next_creds, NULL);
+
+        if (cr != NULL) {
+            struct px_creds *old = w->creds;
+
+            w->creds = cr;
+            px_pool_set_ctx(w->pool, cr->upstream_tls);
+            px_idcache_set_verifier(w->ids, cr->jwt != NULL ? px_identity_jwt_verify : NULL,
+                                    cr->jwt);
+            px_creds_unref(old);
+        }
+    }
     if (cmd & PX_CMD_DRAIN) {
         start_drain(w);
     }
@@ -336,6 +351,7 @@ worker_main(void *arg)
     struct px_worker *w = arg;
 
     event_base_dispatch(w->base);
+    atomic_store(&w->finished, true);
     return NULL;
 }
 
@@ -360,6 +376,20 @@ px_worker_set_config(struct px_worker *w, struct cf_config *cf)
     cf_unref(old); /* published but never picked up */
     atomic_fetch_or(&w->cmd, PX_CMD_CONFIG);
     event_active(&w->ev_cmd, EV_READ, 0);
+}
+
+void
+px_worker_set_creds(struct px_worker *w, struct px_creds *creds)
+{
+    px_creds_unref(atomic_exchange(&w->next_creds, px_creds_ref(creds)));
+    atomic_fetch_or(&w->cmd, PX_CMD_CREDS);
+    event_active(&w->ev_cmd, EV_READ, 0);
+}
+
+bool
+px_worker_finished(struct px_worker *w)
+{
+    return atomic_load(&w->finished);
 }
 
 void
@@ -409,6 +439,8 @@ px_worker_free(struct px_worker *w)
     px_http_pool_fini(&w->heads);
     cf_unref(atomic_exchange(&w->next_cf, NULL));
     cf_unref(w->cf);
+    px_creds_unref(atomic_exchange(&w->next_creds, NULL));
+    px_creds_unref(w->creds);
     pthread_mutex_destroy(&w->hq_lock);
     free(w);
 }

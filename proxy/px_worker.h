@@ -7,12 +7,14 @@
 #ifndef PX_WORKER_H
 #define PX_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <openssl/ssl.h>
 
 struct cf_config;
 struct lim;
+struct px_creds;
 struct px_jwt_keys;
 struct px_log;
 struct px_shared;
@@ -42,6 +44,13 @@ int px_worker_start(struct px_worker *w, char *err, size_t errlen);
  * started with where it matters (limits of a head being read). The
  * policy must already be bound to the limiter (lim_bind). */
 void px_worker_set_config(struct px_worker *w, struct cf_config *cf);
+/* From any thread: the worker serves and connects with <creds> (a
+ * reference is taken) from its next event on: new client handshakes, new
+ * upstream connections and token verifications; connections already made
+ * keep what they were made with. */
+void px_worker_set_creds(struct px_worker *w, struct px_creds *creds);
+/* Whether the thread has left its loop (after px_worker_drain). */
+bool px_worker_finished(struct px_worker *w);
 /* From any thread: stop accepting, close idle connections, let requests
  * in flight finish (closing their connections after), and after
  * <grace_ns> close whatever is left; the thread then exits. */

@@ -1,0 +1,688 @@
+/* The admin plane: see px_admin.h. Routing is one table of (method, path)
+ * -> handler; handlers build their answer in full and send it at once
+ * (nothing here streams, nothing waits on the data plane). */
+#include "px_admin.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "cf.h"
+#include "px_clock.h"
+#include "px_control.h"
+#include "px_debug.h"
+#include "px_err.h"
+#include "px_log.h"
+#include "px_metrics.h"
+#include "px_net.h"
+#include "px_probe.h"
+#include "px_rejlog.h"
+#include "px_reload.h"
+#include "px_state.h"
+
+#define ADMIN_MAX_BODY    (64 * 1024)
+#define ADMIN_MAX_HEADERS (16 * 1024)
+#define ADMIN_TIMEOUT_S   10
+#define ADMIN_BACKLOG     64
+#define TOP_DEFAULT       10
+
+struct px_admin {
+    struct px_state *st;
+    struct event_base *base;
+    struct evhttp *http;
+    struct px_probe *probe;
+    struct event *summary; /* rejection-log summaries */
+    char address[200];
+    char socket_path[108];
+    pthread_t thread;
+    bool started;
+};
+
+/* What a handler sees of its request. */
+struct areq {
+    struct px_admin *a;
+    struct evhttp_request *req;
+    const char *path;
+    struct evkeyvalq query;
+    char peer[INET6_ADDRSTRLEN + 8];
+    const char *body;
+    size_t body_len;
+};
+
+/* --- answers --- */
+
+static void
+reply(struct areq *r, int code, const char *type, const char *text, size_t len)
+{
+    struct evbuffer *out = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+    evhttp_add_header(h, "Content-Type", type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (out == NULL || evbuffer_add(out, text, len) != 0) {
+        evbuffer_free(out);
+        evhttp_send_error(r->req, 500, "out of memory");
+        return;
+    }
+    evhttp_send_reply(r->req, code, NULL, out);
+    evbuffer_free(out);
+}
+
+static void
+reply_json(struct areq *r, int code, json_t *j)
+{
+    char *s = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
+
+    json_decref(j);
+    if (s == NULL) {
+        evhttp_send_error(r->req, 500, "out of memory");
+        return;
+    }
+    {
+        size_t n = strlen(s);
+        char *t = realloc(s, n + 2);
+
+        if (t != NULL) {
+            s = t;
+            s[n++] = '\n';
+            s[n] = '\0';
+        }
+        reply(r, code, "application/json", s, strlen(s));
+    }
+    free(s);
+}
+
+/* {"error": msg}: every failure names what was wrong. */
+static void
+reply_error(struct areq *r, int code, const char *msg)
+{
+    reply_json(r, code, json_pack("{s:s}", "error", msg));
+}
+
+/* --- handlers --- */
+
+static void
+h_healthz(struct areq *r)
+{
+    reply(r, 200, "text/plain; charset=utf-8", "ok\n", 3);
+}
+
+/* kube-apiserver's /readyz shape: one [+]/[-] line per check. */
+static void
+h_readyz(struct areq *r)
+{
+    struct px_state *st = r->a->st;
+    struct cf_config *cf = px_state_config(st);
+    int up = atomic_load(&st->upstream_up);
+    bool draining = atomic_load(&st->draining);
+    char text[1024], why[256];
+    size_t n = 0;
+
+    pthread_mutex_lock(&st->lock);
+    snprintf(why, sizeof(why), "%s", st->probe_error);
+    pthread_mutex_unlock(&st->lock);
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "[+]config ok (%s)\n", cf->hash);
+    if (up == 1) {
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "[+]upstream ok\n");
+    } else {
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "[-]upstream failed: %s\n",
+                              up < 0 ? "no probe has finished yet" : why);
+    }
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "[%c]shutdown %s\n", draining ? '-' : '+',
+                          draining ? "failed: draining" : "ok");
+    if (n >= sizeof(text)) {
+        n = sizeof(text) - 1;
+    }
+    cf_unref(cf);
+    if (up == 1 && !draining) {
+        if (evhttp_find_header(&r->query, "verbose") != NULL) {
+            reply(r, 200, "text/plain; charset=utf-8", text, n);
+        } else {
+            reply(r, 200, "text/plain; charset=utf-8", "ok\n", 3);
+        }
+        return;
+    }
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "readyz check failed\n");
+    reply(r, 503, "text/plain; charset=utf-8", text, n < sizeof(text) ? n : sizeof(text) - 1);
+}
+
+static void
+h_metrics(struct areq *r)
+{
+    struct evbuffer *out = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+    if (out == NULL || px_metrics_render(r->a->st, out) != 0) {
+        evbuffer_free(out);
+        reply_error(r, 500, "out of memory");
+        return;
+    }
+    evhttp_add_header(h, "Content-Type", PX_METRICS_CONTENT_TYPE);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(r->req, 200, NULL, out);
+    evbuffer_free(out);
+}
+
+static void
+h_clients(struct areq *r)
+{
+    const char *top = evhttp_find_header(&r->query, "top");
+    const char *by = evhttp_find_header(&r->query, "by");
+    enum lim_top_by b = LIM_TOP_RATE;
+    unsigned long n = TOP_DEFAULT;
+    char *end, msg[160];
+
+    if (top != NULL) {
+        errno = 0;
+        n = strtoul(top, &end, 10);
+        if (errno != 0 || *end != '\0' || top[0] == '\0' || top[0] == '-' || n < 1 ||
+            n > PX_TOP_MAX) {
+            snprintf(msg, sizeof(msg), "top: expected an integer 1..%d, got \"%.40s\"", PX_TOP_MAX,
+                     top);
+            reply_error(r, 400, msg);
+            return;
+        }
+    }
+    if (by != NULL && px_debug_top_by(by, &b) != 0) {
+        snprintf(msg, sizeof(msg), "by: expected rate, rejects or watches, got \"%.40s\"", by);
+        reply_error(r, 400, msg);
+        return;
+    }
+    reply_json(r, 200, px_debug_clients(r->a->st, b, n, px_now_ns()));
+}
+
+static void
+h_config(struct areq *r)
+{
+    reply_json(r, 200, px_debug_config(r->a->st, px_now_ns()));
+}
+
+static void
+h_learned(struct areq *r)
+{
+    reply_json(r, 200, px_debug_learned(r->a->st));
+}
+
+static void
+answer_control(struct areq *r, int code, json_t *answer, const char *err)
+{
+    if (code == 200) {
+        reply_json(r, 200, answer);
+    } else {
+        json_decref(answer);
+        reply_error(r, code, err);
+    }
+}
+
+static void
+h_shed(struct areq *r)
+{
+    char err[512];
+    json_t *answer = NULL;
+    int code = px_control_shed(r->a->st, r->peer, r->body, r->body_len, &answer, err, sizeof(err));
+
+    answer_control(r, code, answer, err);
+}
+
+static void
+h_block(struct areq *r)
+{
+    char err[512];
+    json_t *answer = NULL;
+    int code = px_control_override(r->a->st, r->peer, false, r->body, r->body_len, px_now_ns(),
+                                   px_wall_s(), &answer, err, sizeof(err));
+
+    answer_control(r, code, answer, err);
+}
+
+static void
+h_allow(struct areq *r)
+{
+    char err[512];
+    json_t *answer = NULL;
+    int code = px_control_override(r->a->st, r->peer, true, r->body, r->body_len, px_now_ns(),
+                                   px_wall_s(), &answer, err, sizeof(err));
+
+    answer_control(r, code, answer, err);
+}
+
+static void
+h_unblock(struct areq *r)
+{
+    char err[512];
+    json_t *answer = NULL;
+    int code = px_control_unblock(r->a->st, r->peer, evhttp_find_header(&r->query, "user"), &answer,
+                                  err, sizeof(err));
+
+    answer_control(r, code, answer, err);
+}
+
+static void
+h_reload(struct areq *r)
+{
+    char err[CF_ERRLEN];
+    struct cf_config *cf;
+
+    if (px_reload_run(r->a->st, r->peer, err, sizeof(err)) != 0) {
+        px_control_record(r->a->st, PX_CTL_RELOAD, r->peer, "refused");
+        reply_json(r, 400, json_pack("{s:s, s:s}", "action", "reload", "error", err));
+        return;
+    }
+    cf = px_state_config(r->a->st);
+    px_control_record(r->a->st, PX_CTL_RELOAD, r->peer, cf->hash);
+    reply_json(
+        r, 200,
+        json_pack("{s:s, s:s, s:s}", "action", "reload", "path", cf->path, "hash", cf->hash));
+    cf_unref(cf);
+}
+
+/* POST /classes/NAME/mode: NAME is the path segment, percent-decoded. */
+static bool
+class_mode_path(const char *path, char *name, size_t len)
+{
+    const char *p = path + strlen("/classes/"), *slash;
+    char *dec;
+
+    if (strncmp(path, "/classes/", 9) != 0 || (slash = strchr(p, '/')) == NULL ||
+        strcmp(slash, "/mode") != 0 || slash == p) {
+        return false;
+    }
+    dec = evhttp_decode_uri(p);
+    if (dec == NULL) {
+        return false;
+    }
+    dec[slash - p < (ptrdiff_t)strlen(dec) ? (size_t)(slash - p) : strlen(dec)] = '\0';
+    snprintf(name, len, "%s", dec);
+    free(dec);
+    return true;
+}
+
+static void
+h_mode(struct areq *r)
+{
+    char name[128], err[512];
+    json_t *answer = NULL;
+    int code;
+
+    if (!class_mode_path(r->path, name, sizeof(name))) {
+        reply_error(r, 404, "expected /classes/NAME/mode");
+        return;
+    }
+    code =
+        px_control_mode(r->a->st, r->peer, name, r->body, r->body_len, &answer, err, sizeof(err));
+    answer_control(r, code, answer, err);
+}
+
+/* --- routing --- */
+
+struct route {
+    const char *path; /* exact, or a prefix ending in '/' matched by h_mode */
+    enum evhttp_cmd_type method;
+    void (*fn)(struct areq *r);
+};
+
+static const struct route routes[] = {
+    {"/healthz", EVHTTP_REQ_GET, h_healthz},       {"/livez", EVHTTP_REQ_GET, h_healthz},
+    {"/readyz", EVHTTP_REQ_GET, h_readyz},         {"/metrics", EVHTTP_REQ_GET, h_metrics},
+    {"/debug/clients", EVHTTP_REQ_GET, h_clients}, {"/debug/config", EVHTTP_REQ_GET, h_config},
+    {"/debug/learned", EVHTTP_REQ_GET, h_learned}, {"/shed", EVHTTP_REQ_POST, h_shed},
+    {"/block", EVHTTP_REQ_POST, h_block},          {"/block", EVHTTP_REQ_DELETE, h_unblock},
+    {"/allow", EVHTTP_REQ_POST, h_allow},          {"/allow", EVHTTP_REQ_DELETE, h_unblock},
+    {"/reload", EVHTTP_REQ_POST, h_reload},        {"/classes/", EVHTTP_REQ_POST, h_mode},
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    default:
+        return "other";
+    }
+}
+
+static bool
+path_matches(const struct route *rt, const char *path)
+{
+    size_t n = strlen(rt->path);
+
+    if (rt->path[n - 1] == '/') {
+        return strncmp(path, rt->path, n) == 0;
+    }
+    return strcmp(path, rt->path) == 0;
+}
+
+static void
+peer_of(struct evhttp_request *req, char *out, size_t len)
+{
+    struct evhttp_connection *ec = evhttp_request_get_connection(req);
+    const struct sockaddr *sa = ec != NULL ? evhttp_connection_get_addr(ec) : NULL;
+
+    if (sa == NULL || sa->sa_family == AF_UNIX) {
+        snprintf(out, len, "unix");
+        return;
+    }
+    px_net_ip(sa, out, len);
+    if (sa->sa_family == AF_INET) {
+        size_t n = strlen(out);
+
+        snprintf(out + n, len - n, ":%u",
+                 (unsigned)ntohs(((const struct sockaddr_in *)sa)->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        size_t n = strlen(out);
+
+        snprintf(out + n, len - n, ".%u",
+                 (unsigned)ntohs(((const struct sockaddr_in6 *)sa)->sin6_port));
+    }
+}
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+    struct px_admin *a = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    const char *q;
+    struct areq r;
+    bool path_known = false;
+    size_t i;
+
+    memset(&r, 0, sizeof(r));
+    TAILQ_INIT(&r.query);
+    r.a = a;
+    r.req = req;
+    r.path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+    if (r.path == NULL || r.path[0] == '\0') {
+        r.path = "/";
+    }
+    peer_of(req, r.peer, sizeof(r.peer));
+    if (!px_state_authorized(
+            a->st, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"))) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Bearer realm=\"floodgate-admin\"");
+        px_log_event(a->st->log, PX_LOG_WARN, "admin request refused",
+                     (struct px_log_field[]){{"peer", r.peer, 0},
+                                             {"method", method_name(m), 0},
+                                             {"path", r.path, 0},
+                                             {"reason", "missing or wrong bearer token", 0}},
+                     4);
+        reply_error(&r, 401, "a bearer token is required (admin.token_file)");
+        return;
+    }
+    q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+    if (q != NULL && evhttp_parse_query_str(q, &r.query) != 0) {
+        reply_error(&r, 400, "malformed query string");
+        return;
+    }
+    r.body_len = evbuffer_get_length(in);
+    r.body = r.body_len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+    for (i = 0; i < NROUTES; i++) {
+        if (!path_matches(&routes[i], r.path)) {
+            continue;
+        }
+        path_known = true;
+        if (routes[i].method == m) {
+            routes[i].fn(&r);
+            evhttp_clear_headers(&r.query);
+            return;
+        }
+    }
+    if (path_known) {
+        char msg[160];
+
+        snprintf(msg, sizeof(msg), "%s %s: method not allowed", method_name(m), r.path);
+        reply_error(&r, 405, msg);
+    } else {
+        char msg[200];
+
+        snprintf(msg, sizeof(msg), "%.120s: no such admin endpoint", r.path);
+        reply_error(&r, 404, msg);
+    }
+    evhttp_clear_headers(&r.query);
+}
+
+/* --- listeners --- */
+
+static bool
+is_loopback(const struct px_addr *a)
+{
+    if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&a->ss;
+
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (a->ss.ss_family == AF_INET6) {
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+    }
+    return a->ss.ss_family == AF_UNIX;
+}
+
+/* A unix socket only its owner may connect to: bound with a umask that
+ * leaves no window in which others could, then listening. A stale socket
+ * file from a previous run is replaced; any other file is not. */
+static int
+listen_unix(const char *path, char *err, size_t errlen)
+{
+    struct sockaddr_un un;
+    struct stat sb;
+    mode_t old;
+    int fd, rc;
+
+    if (strlen(path) == 0 || strlen(path) >= sizeof(un.sun_path)) {
+        px_errf(err, errlen, "admin.socket: %s: bad unix socket path", path);
+        return -1;
+    }
+    if (lstat(path, &sb) == 0) {
+        if (!S_ISSOCK(sb.st_mode)) {
+            px_errf(err, errlen, "admin.socket: %s: exists and is not a socket", path);
+            return -1;
+        }
+        unlink(path);
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        px_errf(err, errlen, "admin.socket: socket: %s", strerror(errno));
+        return -1;
+    }
+    memset(&un, 0, sizeof(un));
+    un.sun_family = AF_UNIX;
+    memcpy(un.sun_path, path, strlen(path) + 1);
+    old = umask(0177);
+    rc = bind(fd, (struct sockaddr *)&un, sizeof(un));
+    umask(old);
+    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, ADMIN_BACKLOG) != 0) {
+        px_errf(err, errlen, "admin.socket: %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int
+listen_tcp(struct px_admin *a, const char *address, char *err, size_t errlen)
+{
+    struct px_addr addr;
+    int fd;
+
+    if (px_net_parse(address, &addr, err, errlen) != 0) {
+        return -1;
+    }
+    if (!is_loopback(&addr) && !a->st->token_set) {
+        px_errf(err, errlen,
+                "admin address %s: not a loopback address, and no admin.token_file is set",
+                address);
+        return -1;
+    }
+    fd = px_net_listen(&addr, false, ADMIN_BACKLOG, err, errlen);
+    if (fd == -1) {
+        return -1;
+    }
+    if (px_net_local(fd, a->address, sizeof(a->address)) != 0) {
+        px_errf(err, errlen, "admin address %s: cannot read the bound address", address);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void
+on_summary(evutil_socket_t fd, short what, void *arg)
+{
+    struct px_admin *a = arg;
+
+    (void)fd;
+    (void)what;
+    if (a->st->rejlog != NULL) {
+        px_rejlog_flush(a->st->rejlog, a->st->log, a->st->lim, PX_REJLOG_WINDOW_S);
+    }
+}
+
+struct px_admin *
+px_admin_new(struct px_state *st, const struct px_admin_opts *o, char *err, size_t errlen)
+{
+    struct px_admin *a = calloc(1, sizeof(*a));
+    struct timeval every = {PX_REJLOG_WINDOW_S, 0};
+    int fd;
+
+    if (a == NULL) {
+        px_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->st = st;
+    a->base = event_base_new();
+    a->http = a->base != NULL ? evhttp_new(a->base) : NULL;
+    a->summary = a->base != NULL ? event_new(a->base, -1, EV_PERSIST, on_summary, a) : NULL;
+    if (a->http == NULL || a->summary == NULL) {
+        px_errf(err, errlen, "out of memory");
+        goto fail;
+    }
+    evhttp_set_gencb(a->http, on_request, a);
+    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+    evhttp_set_max_body_size(a->http, ADMIN_MAX_BODY);
+    evhttp_set_max_headers_size(a->http, ADMIN_MAX_HEADERS);
+    evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
+    if (o->address != NULL && o->address[0] != '\0') {
+        fd = listen_tcp(a, o->address, err, errlen);
+        if (fd == -1) {
+            goto fail;
+        }
+        if (evhttp_accept_socket_with_handle(a->http, fd) == NULL) {
+            close(fd);
+            px_errf(err, errlen, "admin address %s: cannot accept", o->address);
+            goto fail;
+        }
+    }
+    if (o->socket != NULL && o->socket[0] != '\0') {
+        fd = listen_unix(o->socket, err, errlen);
+        if (fd == -1) {
+            goto fail;
+        }
+        snprintf(a->socket_path, sizeof(a->socket_path), "%s", o->socket);
+        if (evhttp_accept_socket_with_handle(a->http, fd) == NULL) {
+            close(fd);
+            px_errf(err, errlen, "admin.socket %s: cannot accept", o->socket);
+            goto fail;
+        }
+    }
+    a->probe = px_probe_new(a->base, st, err, errlen);
+    if (a->probe == NULL) {
+        goto fail;
+    }
+    px_probe_start(a->probe);
+    event_add(a->summary, &every);
+    return a;
+
+fail:
+    px_admin_free(a);
+    return NULL;
+}
+
+const char *
+px_admin_address(const struct px_admin *a)
+{
+    return a->address;
+}
+
+static void *
+admin_main(void *arg)
+{
+    struct px_admin *a = arg;
+
+    event_base_dispatch(a->base);
+    return NULL;
+}
+
+int
+px_admin_start(struct px_admin *a, char *err, size_t errlen)
+{
+    int rc = pthread_create(&a->thread, NULL, admin_main, a);
+
+    if (rc != 0) {
+        px_errf(err, errlen, "pthread_create: %s", strerror(rc));
+        return -1;
+    }
+    a->started = true;
+    return 0;
+}
+
+void
+px_admin_stop(struct px_admin *a)
+{
+    if (a == NULL || !a->started) {
+        return;
+    }
+    event_base_loopbreak(a->base);
+    pthread_join(a->thread, NULL);
+    a->started = false;
+}
+
+void
+px_admin_free(struct px_admin *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    px_admin_stop(a);
+    px_probe_free(a->probe);
+    if (a->summary != NULL) {
+        event_free(a->summary);
+    }
+    if (a->http != NULL) {
+        evhttp_free(a->http);
+    }
+    if (a->base != NULL) {
+        event_base_free(a->base);
+    }
+    if (a->socket_path[0] != '\0') {
+        unlink(a->socket_path);
+    }
+    free(a);
+}
