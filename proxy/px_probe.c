@@ -178,10 +178,19 @@ on_event(struct bufferevent *bev, short events, void *arg)
     if (events & BEV_EVENT_CONNECTED) {
         struct cf_config *cf = px_state_config(p->st);
 
+        /* With the front-proxy certificate and no X-Remote-User, the
+         * apiserver's union goes on to x509, which refuses a certificate
+         * of the front-proxy CA: 401. The probe is asserted as the
+         * anonymous user, as floodgate asserts anonymous clients (and as
+         * kube-aggregator does); RBAC's defaults let it read /readyz. */
         evbuffer_add_printf(bufferevent_get_output(bev),
                             "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: floodgate-probe\r\n"
-                            "Accept: text/plain\r\nConnection: close\r\n\r\n",
-                            cf->upstream.health_path, p->server_name);
+                            "Accept: text/plain\r\n%sConnection: close\r\n\r\n",
+                            cf->upstream.health_path, p->server_name,
+                            cf->upstream.client_cert[0] != '\0'
+                                ? "X-Remote-User: system:anonymous\r\n"
+                                  "X-Remote-Group: system:unauthenticated\r\n"
+                                : "");
         cf_unref(cf);
         return;
     }

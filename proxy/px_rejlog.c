@@ -55,8 +55,12 @@ px_rejlog_take(struct px_rejlog *rl, uint32_t class_slot, int64_t now_s)
     for (;;) {
         uint64_t next;
 
-        if (cur >> COUNT_BITS != sec) {
-            next = sec << COUNT_BITS; /* a new second: a fresh budget */
+        /* Only a later second opens a fresh budget: a worker that read the
+         * clock just before another crossed into the next second counts
+         * against that next one, so concurrent workers never get a budget
+         * twice. */
+        if (cur >> COUNT_BITS < sec) {
+            next = sec << COUNT_BITS;
         } else {
             next = cur;
         }
