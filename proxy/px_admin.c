@@ -2,6 +2,7 @@
  * -> handler; handlers build their answer in full and send it at once
  * (nothing here streams, nothing waits on the data plane). */
 #include "px_admin.h"
+#include "px_admin_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,24 +24,17 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
-#include "cf.h"
-#include "px_clock.h"
-#include "px_control.h"
-#include "px_debug.h"
 #include "px_err.h"
 #include "px_log.h"
-#include "px_metrics.h"
 #include "px_net.h"
 #include "px_probe.h"
 #include "px_rejlog.h"
-#include "px_reload.h"
 #include "px_state.h"
 
 #define ADMIN_MAX_BODY    (64 * 1024)
 #define ADMIN_MAX_HEADERS (16 * 1024)
 #define ADMIN_TIMEOUT_S   10
 #define ADMIN_BACKLOG     64
-#define TOP_DEFAULT       10
 
 struct px_admin {
     struct px_state *st;
@@ -53,301 +47,6 @@ struct px_admin {
     pthread_t thread;
     bool started;
 };
-
-/* What a handler sees of its request. */
-struct areq {
-    struct px_admin *a;
-    struct evhttp_request *req;
-    const char *path;
-    struct evkeyvalq query;
-    char peer[INET6_ADDRSTRLEN + 8];
-    const char *body;
-    size_t body_len;
-};
-
-/* --- answers --- */
-
-static void
-reply(struct areq *r, int code, const char *type, const char *text, size_t len)
-{
-    struct evbuffer *out = evbuffer_new();
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-
-    evhttp_add_header(h, "Content-Type", type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    if (out == NULL || evbuffer_add(out, text, len) != 0) {
-        evbuffer_free(out);
-        evhttp_send_error(r->req, 500, "out of memory");
-        return;
-    }
-    evhttp_send_reply(r->req, code, NULL, out);
-    evbuffer_free(out);
-}
-
-static void
-reply_json(struct areq *r, int code, json_t *j)
-{
-    char *s = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
-
-    json_decref(j);
-    if (s == NULL) {
-        evhttp_send_error(r->req, 500, "out of memory");
-        return;
-    }
-    {
-        size_t n = strlen(s);
-        char *t = realloc(s, n + 2);
-
-        if (t != NULL) {
-            s = t;
-            s[n++] = '\n';
-            s[n] = '\0';
-        }
-        reply(r, code, "application/json", s, strlen(s));
-    }
-    free(s);
-}
-
-/* {"error": msg}: every failure names what was wrong. */
-static void
-reply_error(struct areq *r, int code, const char *msg)
-{
-    reply_json(r, code, json_pack("{s:s}", "error", msg));
-}
-
-/* --- handlers --- */
-
-static void
-h_healthz(struct areq *r)
-{
-    reply(r, 200, "text/plain; charset=utf-8", "ok\n", 3);
-}
-
-/* kube-apiserver's /readyz shape: one [+]/[-] line per check. */
-static void
-h_readyz(struct areq *r)
-{
-    struct px_state *st = r->a->st;
-    struct cf_config *cf = px_state_config(st);
-    int up = atomic_load(&st->upstream_up);
-    bool draining = atomic_load(&st->draining);
-    char text[1024], why[256];
-    size_t n = 0;
-
-    pthread_mutex_lock(&st->lock);
-    snprintf(why, sizeof(why), "%s", st->probe_error);
-    pthread_mutex_unlock(&st->lock);
-    n += (size_t)snprintf(text + n, sizeof(text) - n, "[+]config ok (%s)\n", cf->hash);
-    if (up == 1) {
-        n += (size_t)snprintf(text + n, sizeof(text) - n, "[+]upstream ok\n");
-    } else {
-        n += (size_t)snprintf(text + n, sizeof(text) - n, "[-]upstream failed: %s\n",
-                              up < 0 ? "no probe has finished yet" : why);
-    }
-    n += (size_t)snprintf(text + n, sizeof(text) - n, "[%c]shutdown %s\n", draining ? '-' : '+',
-                          draining ? "failed: draining" : "ok");
-    if (n >= sizeof(text)) {
-        n = sizeof(text) - 1;
-    }
-    cf_unref(cf);
-    if (up == 1 && !draining) {
-        if (evhttp_find_header(&r->query, "verbose") != NULL) {
-            reply(r, 200, "text/plain; charset=utf-8", text, n);
-        } else {
-            reply(r, 200, "text/plain; charset=utf-8", "ok\n", 3);
-        }
-        return;
-    }
-    n += (size_t)snprintf(text + n, sizeof(text) - n, "readyz check failed\n");
-    reply(r, 503, "text/plain; charset=utf-8", text, n < sizeof(text) ? n : sizeof(text) - 1);
-}
-
-static void
-h_metrics(struct areq *r)
-{
-    struct evbuffer *out = evbuffer_new();
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-
-    if (out == NULL || px_metrics_render(r->a->st, out) != 0) {
-        evbuffer_free(out);
-        reply_error(r, 500, "out of memory");
-        return;
-    }
-    evhttp_add_header(h, "Content-Type", PX_METRICS_CONTENT_TYPE);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(r->req, 200, NULL, out);
-    evbuffer_free(out);
-}
-
-static void
-h_clients(struct areq *r)
-{
-    const char *top = evhttp_find_header(&r->query, "top");
-    const char *by = evhttp_find_header(&r->query, "by");
-    enum lim_top_by b = LIM_TOP_RATE;
-    unsigned long n = TOP_DEFAULT;
-    char *end, msg[160];
-
-    if (top != NULL) {
-        errno = 0;
-        n = strtoul(top, &end, 10);
-        if (errno != 0 || *end != '\0' || top[0] == '\0' || top[0] == '-' || n < 1 ||
-            n > PX_TOP_MAX) {
-            snprintf(msg, sizeof(msg), "top: expected an integer 1..%d, got \"%.40s\"", PX_TOP_MAX,
-                     top);
-            reply_error(r, 400, msg);
-            return;
-        }
-    }
-    if (by != NULL && px_debug_top_by(by, &b) != 0) {
-        snprintf(msg, sizeof(msg), "by: expected rate, rejects or watches, got \"%.40s\"", by);
-        reply_error(r, 400, msg);
-        return;
-    }
-    reply_json(r, 200, px_debug_clients(r->a->st, b, n, px_now_ns()));
-}
-
-static void
-h_config(struct areq *r)
-{
-    reply_json(r, 200, px_debug_config(r->a->st, px_now_ns()));
-}
-
-static void
-h_learned(struct areq *r)
-{
-    reply_json(r, 200, px_debug_learned(r->a->st));
-}
-
-static void
-answer_control(struct areq *r, int code, json_t *answer, const char *err)
-{
-    if (code == 200) {
-        reply_json(r, 200, answer);
-    } else {
-        json_decref(answer);
-        reply_error(r, code, err);
-    }
-}
-
-static void
-h_shed(struct areq *r)
-{
-    char err[512];
-    json_t *answer = NULL;
-    int code = px_control_shed(r->a->st, r->peer, r->body, r->body_len, &answer, err, sizeof(err));
-
-    answer_control(r, code, answer, err);
-}
-
-static void
-h_block(struct areq *r)
-{
-    char err[512];
-    json_t *answer = NULL;
-    int code = px_control_override(r->a->st, r->peer, false, r->body, r->body_len, px_now_ns(),
-                                   px_wall_s(), &answer, err, sizeof(err));
-
-    answer_control(r, code, answer, err);
-}
-
-static void
-h_allow(struct areq *r)
-{
-    char err[512];
-    json_t *answer = NULL;
-    int code = px_control_override(r->a->st, r->peer, true, r->body, r->body_len, px_now_ns(),
-                                   px_wall_s(), &answer, err, sizeof(err));
-
-    answer_control(r, code, answer, err);
-}
-
-static void
-h_unblock(struct areq *r)
-{
-    char err[512];
-    json_t *answer = NULL;
-    int code = px_control_unblock(r->a->st, r->peer, evhttp_find_header(&r->query, "user"), &answer,
-                                  err, sizeof(err));
-
-    answer_control(r, code, answer, err);
-}
-
-static void
-h_reload(struct areq *r)
-{
-    char err[CF_ERRLEN];
-    struct cf_config *cf;
-
-    if (px_reload_run(r->a->st, r->peer, err, sizeof(err)) != 0) {
-        px_control_record(r->a->st, PX_CTL_RELOAD, r->peer, "refused");
-        reply_json(r, 400, json_pack("{s:s, s:s}", "action", "reload", "error", err));
-        return;
-    }
-    cf = px_state_config(r->a->st);
-    px_control_record(r->a->st, PX_CTL_RELOAD, r->peer, cf->hash);
-    reply_json(
-        r, 200,
-        json_pack("{s:s, s:s, s:s}", "action", "reload", "path", cf->path, "hash", cf->hash));
-    cf_unref(cf);
-}
-
-/* POST /classes/NAME/mode: NAME is the path segment, percent-decoded. */
-static bool
-class_mode_path(const char *path, char *name, size_t len)
-{
-    const char *p = path + strlen("/classes/"), *slash;
-    char *dec;
-
-    if (strncmp(path, "/classes/", 9) != 0 || (slash = strchr(p, '/')) == NULL ||
-        strcmp(slash, "/mode") != 0 || slash == p) {
-        return false;
-    }
-    dec = evhttp_decode_uri(p);
-    if (dec == NULL) {
-        return false;
-    }
-    dec[slash - p < (ptrdiff_t)strlen(dec) ? (size_t)(slash - p) : strlen(dec)] = '\0';
-    snprintf(name, len, "%s", dec);
-    free(dec);
-    return true;
-}
-
-static void
-h_mode(struct areq *r)
-{
-    char name[128], err[512];
-    json_t *answer = NULL;
-    int code;
-
-    if (!class_mode_path(r->path, name, sizeof(name))) {
-        reply_error(r, 404, "expected /classes/NAME/mode");
-        return;
-    }
-    code =
-        px_control_mode(r->a->st, r->peer, name, r->body, r->body_len, &answer, err, sizeof(err));
-    answer_control(r, code, answer, err);
-}
-
-/* --- routing --- */
-
-struct route {
-    const char *path; /* exact, or a prefix ending in '/' matched by h_mode */
-    enum evhttp_cmd_type method;
-    void (*fn)(struct areq *r);
-};
-
-static const struct route routes[] = {
-    {"/healthz", EVHTTP_REQ_GET, h_healthz},       {"/livez", EVHTTP_REQ_GET, h_healthz},
-    {"/readyz", EVHTTP_REQ_GET, h_readyz},         {"/metrics", EVHTTP_REQ_GET, h_metrics},
-    {"/debug/clients", EVHTTP_REQ_GET, h_clients}, {"/debug/config", EVHTTP_REQ_GET, h_config},
-    {"/debug/learned", EVHTTP_REQ_GET, h_learned}, {"/shed", EVHTTP_REQ_POST, h_shed},
-    {"/block", EVHTTP_REQ_POST, h_block},          {"/block", EVHTTP_REQ_DELETE, h_unblock},
-    {"/allow", EVHTTP_REQ_POST, h_allow},          {"/allow", EVHTTP_REQ_DELETE, h_unblock},
-    {"/reload", EVHTTP_REQ_POST, h_reload},        {"/classes/", EVHTTP_REQ_POST, h_mode},
-};
-
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static const char *
 method_name(enum evhttp_cmd_type m)
@@ -369,7 +68,7 @@ method_name(enum evhttp_cmd_type m)
 }
 
 static bool
-path_matches(const struct route *rt, const char *path)
+path_matches(const struct px_admin_route *rt, const char *path)
 {
     size_t n = strlen(rt->path);
 
@@ -417,7 +116,7 @@ on_request(struct evhttp_request *req, void *arg)
 
     memset(&r, 0, sizeof(r));
     TAILQ_INIT(&r.query);
-    r.a = a;
+    r.st = a->st;
     r.req = req;
     r.path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     if (r.path == NULL || r.path[0] == '\0') {
@@ -434,23 +133,23 @@ on_request(struct evhttp_request *req, void *arg)
                                              {"path", r.path, 0},
                                              {"reason", "missing or wrong bearer token", 0}},
                      4);
-        reply_error(&r, 401, "a bearer token is required (admin.token_file)");
+        px_admin_reply_error(&r, 401, "a bearer token is required (admin.token_file)");
         return;
     }
     q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
     if (q != NULL && evhttp_parse_query_str(q, &r.query) != 0) {
-        reply_error(&r, 400, "malformed query string");
+        px_admin_reply_error(&r, 400, "malformed query string");
         return;
     }
     r.body_len = evbuffer_get_length(in);
     r.body = r.body_len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
-    for (i = 0; i < NROUTES; i++) {
-        if (!path_matches(&routes[i], r.path)) {
+    for (i = 0; i < px_admin_nroutes; i++) {
+        if (!path_matches(&px_admin_routes[i], r.path)) {
             continue;
         }
         path_known = true;
-        if (routes[i].method == m) {
-            routes[i].fn(&r);
+        if (px_admin_routes[i].method == m) {
+            px_admin_routes[i].fn(&r);
             evhttp_clear_headers(&r.query);
             return;
         }
@@ -459,12 +158,12 @@ on_request(struct evhttp_request *req, void *arg)
         char msg[160];
 
         snprintf(msg, sizeof(msg), "%s %s: method not allowed", method_name(m), r.path);
-        reply_error(&r, 405, msg);
+        px_admin_reply_error(&r, 405, msg);
     } else {
         char msg[200];
 
         snprintf(msg, sizeof(msg), "%.120s: no such admin endpoint", r.path);
-        reply_error(&r, 404, msg);
+        px_admin_reply_error(&r, 404, msg);
     }
     evhttp_clear_headers(&r.query);
 }

@@ -296,24 +296,3 @@ px_debug_config(struct px_state *st, uint64_t now_ns)
     cf_unref(cf);
     return root;
 }
-
-static void
-learned_one(void *arg, const char *api_group, const char *resource, bool filtered,
-            uint64_t avg_bytes)
-{
-    json_array_append_new((json_t *)arg, json_pack("{s:s, s:s, s:b, s:I}", "api_group", api_group,
-                                                   "resource", resource, "filtered", filtered,
-                                                   "avg_bytes", (json_int_t)avg_bytes));
-}
-
-json_t *
-px_debug_learned(struct px_state *st)
-{
-    json_t *a = json_array();
-
-    if (a == NULL) {
-        return NULL;
-    }
-    lim_learned_each(st->lim, learned_one, a);
-    return json_pack("{s:o}", "learned", a);
-}

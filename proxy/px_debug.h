@@ -1,8 +1,7 @@
 /* The admin plane's read-only views, as JSON documents: the heaviest
  * clients (/debug/clients), the effective policy with the operators'
- * overrides and the shed state (/debug/config), and the LIST sizes the
- * cost model learned (/debug/learned, the shape `floodgate explain
- * --state` reads). Each returns a new reference, NULL when out of memory. */
+ * overrides and the shed state (/debug/config). Each returns a new
+ * reference, NULL when out of memory. (/debug/learned is px_learned_json.) */
 #ifndef PX_DEBUG_H
 #define PX_DEBUG_H
 
@@ -26,9 +25,6 @@ json_t *px_debug_clients(struct px_state *st, enum lim_top_by by, size_t top, ui
  * "overrides", "reloads"}: budgets in the configuration's units ("10/s")
  * and as numbers. */
 json_t *px_debug_config(struct px_state *st, uint64_t now_ns);
-
-/* {"learned": [{"api_group", "resource", "filtered", "avg_bytes"}...]}. */
-json_t *px_debug_learned(struct px_state *st);
 
 /* "rate", "rejects", "watches" -> 0 and *<by>; anything else -1. */
 int px_debug_top_by(const char *s, enum lim_top_by *by);

@@ -96,6 +96,25 @@ post(const char *path, const char *json)
 #define NODE    "system_node_node-1"
 #define MASTERS "admin"
 
+/* /debug/explain of the running limiter: class, verdict and reason, live. */
+static void
+explain_says(const char *path, const char *cls, const char *verdict, const char *reason)
+{
+    json_t *root;
+
+    assert_int_equal(it_fg_http(fg.admin, "GET", path, NULL, NULL, body, sizeof(body)), 200);
+    root = json_loads(body, 0, NULL);
+    assert_non_null(root);
+    assert_true(json_is_true(json_object_get(json_object_get(root, "state"), "live")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(root, "class"), "name")),
+                        cls);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(root, "decision"), "verdict")), verdict);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(root, "decision"), "reason")), reason);
+    json_decref(root);
+}
+
 static void
 test_shed_rejects_non_exempt_list_and_watch_while_masters_pass(void **state)
 {
@@ -110,6 +129,17 @@ test_shed_rejects_non_exempt_list_and_watch_while_masters_pass(void **state)
     assert_int_equal(as(NODE, "/api/v1/namespaces/default/pods", reason, sizeof(reason)), 429);
     assert_string_equal(reason, "shed");
     assert_int_equal(as(NODE, NS, NULL, 0), 200); /* a GET: scaled, not shed */
+    explain_says("/debug/explain?target=%2Fapi%2Fv1%2Fnamespaces%2Fdefault%2Fpods%3Fwatch%3Dtrue"
+                 "&user=system:node:node-1&group=system:nodes",
+                 "nodes", "reject", "shed");
+    explain_says("/debug/explain?target=" WATCH "&user=root&group=x,system:masters", "exempt",
+                 "admit", "none");
+    assert_int_equal(it_fg_http(fg.admin, "GET", "/debug/explain?target=/api/v1/%%", NULL, NULL,
+                                body, sizeof(body)),
+                     400);
+    assert_int_equal(
+        it_fg_http(fg.admin, "GET", "/debug/explain?group=a", NULL, NULL, body, sizeof(body)), 400);
+    assert_non_null(strstr(body, "target: expected"));
     /* Break-glass: the exempt class keeps its reserved seats. */
     assert_int_equal(as(MASTERS, WATCH, NULL, 0), 200);
     assert_int_equal(as(MASTERS, "/api/v1/pods", NULL, 0), 200);
@@ -151,6 +181,7 @@ test_dry_run_admits_what_enforce_rejected_and_counts_it(void **state)
     assert_non_null(strstr(body, "\"mode\": \"dry-run\""));
     assert_int_equal(post("/classes/users/mode", "{\"mode\": \"policy\"}"), 200);
     assert_int_equal(as("alice", NS, reason, sizeof(reason)), 429);
+    explain_says("/debug/explain?target=" NS "&user=alice", "users", "reject", "rate");
     assert_int_equal(post("/classes/nobody/mode", "{\"mode\": \"dry-run\"}"), 404);
     assert_int_equal(post("/classes/users/mode", "{\"mode\": \"dryrun\"}"), 400);
     assert_non_null(strstr(body, "mode: expected"));
