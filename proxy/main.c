@@ -21,6 +21,8 @@ static const struct px_command px_commands[] = {
      "validate FILE and print the effective policy (exit 0 valid, 1 invalid)"},
     {"explain", px_cmd_explain, "explain ARGS",
      "what the policy does with one request from one identity (explain --help)"},
+    {"ctl", px_cmd_ctl, "ctl COMMAND [ARGS]",
+     "the admin endpoint: health, metrics, shed, mode, block, reload (ctl --help)"},
 };
 
 #define NCOMMANDS (sizeof(px_commands) / sizeof(px_commands[0]))

@@ -35,6 +35,7 @@
 #define ADMIN_MAX_HEADERS (16 * 1024)
 #define ADMIN_TIMEOUT_S   10
 #define ADMIN_BACKLOG     64
+#define ADMIN_MAX_QUERY   8192
 
 struct px_admin {
     struct px_state *st;
@@ -102,6 +103,38 @@ peer_of(struct evhttp_request *req, char *out, size_t len)
     }
 }
 
+/* <q> with "=" after every key that has no value: kube's "/readyz?verbose"
+ * is a flag, and libevent 2.1 refuses a query pair without "=". */
+static int
+with_values(const char *q, char *out, size_t len)
+{
+    size_t n = 0;
+    bool has_eq = false;
+
+    for (;; q++) {
+        if (*q == '&' || *q == '\0') {
+            if (!has_eq && n > 0 && out[n - 1] != '&') {
+                if (n + 1 >= len) {
+                    return -1;
+                }
+                out[n++] = '=';
+            }
+            has_eq = false;
+        } else if (*q == '=') {
+            has_eq = true;
+        }
+        if (*q == '\0') {
+            break;
+        }
+        if (n + 1 >= len) {
+            return -1;
+        }
+        out[n++] = *q;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -111,6 +144,7 @@ on_request(struct evhttp_request *req, void *arg)
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     const char *q;
     struct areq r;
+    char qbuf[ADMIN_MAX_QUERY];
     bool path_known = false;
     size_t i;
 
@@ -137,7 +171,8 @@ on_request(struct evhttp_request *req, void *arg)
         return;
     }
     q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-    if (q != NULL && evhttp_parse_query_str(q, &r.query) != 0) {
+    if (q != NULL &&
+        (with_values(q, qbuf, sizeof(qbuf)) != 0 || evhttp_parse_query_str(qbuf, &r.query) != 0)) {
         px_admin_reply_error(&r, 400, "malformed query string");
         return;
     }

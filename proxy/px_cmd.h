@@ -20,4 +20,9 @@ int px_cmd_run(int argc, char **argv);
  * 2 usage. */
 int px_cmd_explain(int argc, char **argv);
 
+/* floodgate ctl [--admin ADDR] [--token-file F] [--json] COMMAND ...: one
+ * request to the admin endpoint (see proxy/ADMIN.md). 0 on success, 1 on
+ * an error answer or an unreachable endpoint, 2 on usage errors. */
+int px_cmd_ctl(int argc, char **argv);
+
 #endif /* PX_CMD_H */
