@@ -85,6 +85,7 @@ struct cf_config {
     struct cf_admin admin;
     struct cf_log log;
     uint32_t max_clients;      /* limits.max_clients, default 100000 (not reloadable) */
+    bool policy_builtin;       /* the file had no "limits": sidecar.json's are in force */
     struct lim_policy *policy; /* finished, owned by the snapshot */
 };
 

@@ -34,6 +34,9 @@ struct cf_ctx {
     size_t pathlen;
 };
 
+/* conf/examples/sidecar.json, NUL-terminated (generated at build time). */
+extern const char cf_default_policy_json[];
+
 /* --- cf_ctx.c: paths and messages --- */
 
 /* Appends ".<key>" (or "<key>" at the top) / "[<i>]" to the current path;

@@ -73,6 +73,37 @@ cf_unref(struct cf_config *cf)
 }
 
 /* Builds a snapshot from <len> bytes of JSON at <text>. */
+/* The file's "limits", or when it has none the built-in policy: like APF's
+ * suggested FlowSchemas, a cluster gets sensible budgets without writing
+ * any. The built-in one is conf/examples/sidecar.json's, embedded at build
+ * time; errors in it are reported against that name. */
+static int
+read_limits(struct cf_ctx *x, const json_t *root, struct cf_config *cf)
+{
+    const json_t *limits = json_object_get(root, "limits");
+    struct cf_ctx dx = *x;
+    json_error_t je;
+    json_t *def;
+    int rc;
+
+    if (limits != NULL) {
+        return cf_limits_read(x, limits, cf);
+    }
+    def = json_loads(cf_default_policy_json, JSON_REJECT_DUPLICATES, &je);
+    if (def == NULL) {
+        return cf_fail(x, "built-in policy: invalid JSON: %s", je.text);
+    }
+    dx.file = "built-in policy (conf/examples/sidecar.json)";
+    dx.dir = "";
+    rc = cf_limits_read(&dx, json_object_get(def, "limits"), cf);
+    if (rc != 0) {
+        x->failed = dx.failed;
+    }
+    cf->policy_builtin = rc == 0;
+    json_decref(def);
+    return rc;
+}
+
 static int
 load_buffer(const char *text, size_t len, const char *name, const char *dir, struct cf_config **out,
             char *err, size_t errlen)
@@ -102,8 +133,7 @@ load_buffer(const char *text, size_t len, const char *name, const char *dir, str
     }
     atomic_init(&s->refs, 1);
     cf_hash_prefix(text, len, s->cf.hash);
-    if (cf_sections_read(&x, root, &s->cf) == 0 &&
-        cf_limits_read(&x, json_object_get(root, "limits"), &s->cf) == 0) {
+    if (cf_sections_read(&x, root, &s->cf) == 0 && read_limits(&x, root, &s->cf) == 0) {
         *out = &s->cf;
         s = NULL;
         rc = 0;

@@ -140,8 +140,10 @@ header(struct out *o, const struct cf_config *cf)
     char a[32], b[32];
     size_t i;
 
-    addf(&l, "%s: valid (sha256 %s), %zu classes, %zu rules", cf->path[0] ? cf->path : "(built-in)",
-         cf->hash, lim_policy_class_count(cf->policy), lim_policy_rule_count(cf->policy));
+    addf(&l, "%s: valid (sha256 %s), %zu classes, %zu rules%s",
+         cf->path[0] ? cf->path : "(built-in)", cf->hash, lim_policy_class_count(cf->policy),
+         lim_policy_rule_count(cf->policy),
+         cf->policy_builtin ? " (no \"limits\": the built-in policy, as in sidecar.json)" : "");
     /* Never wrapped: the file's path is one token, however long, and scripts
      * grep this line. */
     put(o, l.s, l.n);

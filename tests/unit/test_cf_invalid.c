@@ -172,7 +172,6 @@ static const struct bad cases[] = {
      "t.json: listen.cert: expected \"}\" to close \"${\", got \"${CFT\""},
 
     /* limits: globals */
-    {CFG(LISTEN "," UP), "t.json: limits: expected an object with classes and rules, got nothing"},
     {GLOBAL("\"reserved_seats\":200"),
      "t.json: limits.reserved_seats: expected fewer than each seat pool (max_inflight_readonly "
      "400, max_inflight_mutating 200), got 200"},

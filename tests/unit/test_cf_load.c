@@ -49,6 +49,38 @@ load_example(const char *name)
     return cf;
 }
 
+/* Without "limits" a file gets the built-in policy, which is sidecar.json's
+ * (embedded at build time): same classes in the same order, same rules. */
+static void
+test_a_file_without_limits_gets_the_builtin_policy(void **state)
+{
+    struct cf_config *cf = load_ok(PRELUDE "\"log\":{\"level\":\"warn\"}}");
+    struct cf_config *ex = load_example("sidecar.json");
+    char summary[8192];
+    size_t i;
+
+    (void)state;
+    assert_true(cf->policy_builtin);
+    assert_false(ex->policy_builtin);
+    assert_int_equal(lim_policy_class_count(cf->policy), lim_policy_class_count(ex->policy));
+    assert_int_equal(lim_policy_rule_count(cf->policy), lim_policy_rule_count(ex->policy));
+    for (i = 0; i < lim_policy_class_count(ex->policy); i++) {
+        const struct lim_class_params *a = lim_policy_class(cf->policy, i);
+        const struct lim_class_params *b = lim_policy_class(ex->policy, i);
+
+        assert_string_equal(a->name, b->name);
+        assert_int_equal(a->rate_mtps, b->rate_mtps);
+        assert_int_equal(a->class_rate_mtps, b->class_rate_mtps);
+        assert_int_equal(a->max_watches_per_key, b->max_watches_per_key);
+    }
+    assert_int_equal(lim_policy_global(cf->policy)->reserved_seats,
+                     lim_policy_global(ex->policy)->reserved_seats);
+    cf_summary(cf, summary, sizeof(summary));
+    assert_non_null(strstr(summary, "the built-in policy"));
+    cf_unref(cf);
+    cf_unref(ex);
+}
+
 static void
 test_omitted_keys_take_the_documented_defaults(void **state)
 {
@@ -512,6 +544,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_file_without_limits_gets_the_builtin_policy),
         cmocka_unit_test(test_omitted_keys_take_the_documented_defaults),
         cmocka_unit_test(test_every_key_is_read_into_its_field),
         cmocka_unit_test(test_relative_paths_resolve_against_the_file_directory),
