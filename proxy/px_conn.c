@@ -151,8 +151,13 @@ px_conn_leave(struct px_conn *c)
         return;
     }
     px_flush(c->bev);
+    /* SSL_MODE_RELEASE_BUFFERS misses a record buffer OpenSSL 3 keeps
+     * after TLS 1.3 post-handshake messages: give back whatever is empty
+     * (4 KiB less per idle watch). A no-op while bytes are pending. */
+    SSL_free_buffers(bufferevent_openssl_get_ssl(c->bev));
     if (c->up != NULL && c->up->state == PX_UP_ACTIVE) {
         px_flush(c->up->bev);
+        SSL_free_buffers(bufferevent_openssl_get_ssl(c->up->bev));
     }
 }
 

@@ -143,6 +143,8 @@ resp_head(void *arg, struct px_http_head *h)
          * stays counted as open until it ends. */
         lim_watch_started(c->w->sh->lim, &c->ticket);
     }
+    /* Written: a watch may stay open for an hour, its head need not. */
+    px_http_head_done(&c->up->resp);
     return c->is_head ? PX_HTTP_SKIP_BODY : PX_HTTP_GO;
 }
 
@@ -317,7 +319,7 @@ parse_upstream(struct px_conn *c, uint64_t now, bool drain)
             break;
         }
         if (r == PX_HTTP_DONE) {
-            int st = c->up->resp.head != NULL ? c->up->resp.head->status : 0;
+            int st = c->up->resp.parser.status_code;
 
             if (st >= 100 && st < 200 && st != 101) {
                 px_http_next(&c->up->resp);
