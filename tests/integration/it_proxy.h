@@ -106,7 +106,7 @@ static inline int
 it_px_start_env(struct it_px *p, const char *tag, char *const env[])
 {
     char cfg[700], ready[700], log[700];
-    char *argv[8];
+    char *argv[10];
 
     snprintf(cfg, sizeof(cfg), "%s/floodgate.json", p->dir);
     snprintf(ready, sizeof(ready), "%s/floodgate-%s.ready", p->dir, tag);
@@ -117,7 +117,9 @@ it_px_start_env(struct it_px *p, const char *tag, char *const env[])
     argv[3] = cfg;
     argv[4] = (char *)"--ready-file";
     argv[5] = ready;
-    argv[6] = NULL;
+    argv[6] = (char *)"--drain-timeout"; /* bounds a stop that waits for requests */
+    argv[7] = (char *)"3s";
+    argv[8] = NULL;
     p->pid = it_spawn(argv, env, log);
     if (p->pid <= 0 || it_wait_ready(ready, "listen", p->addr, sizeof(p->addr), 10000) != 0) {
         return -1;

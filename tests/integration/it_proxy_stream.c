@@ -133,6 +133,11 @@ serve_one(SSL *ssl)
         } else if (strncmp(path, "/hang", 5) == 0) {
             sleep(10);
             return;
+        } else if (strncmp(path, "/slow", 5) == 0) {
+            static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nslow\n";
+
+            usleep(800000);
+            ssl_write_all(ssl, ok, sizeof(ok) - 1);
         } else if (strncmp(path, "/api/v1/namespaces/a/pods/p/exec", 32) == 0) {
             static const char up[] = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
                                      "Upgrade: SPDY/3.1\r\n\r\nhello-from-upstream";
@@ -482,6 +487,41 @@ test_silent_apiserver_gets_504_after_request_timeout(void **state)
     it_resp_free(&r);
 }
 
+static void
+test_sigterm_finishes_requests_in_flight_and_cuts_watches_at_the_grace(void **state)
+{
+    struct it_conn *slow = connect_as("admin"), *watch = connect_as("admin");
+    struct it_resp r;
+    uint64_t t0;
+    int st;
+
+    (void)state;
+    assert_int_equal(it_sendf(watch, "GET /api/v1/pods?watch=1 HTTP/1.1\r\nHost: k\r\n\r\n"), 0);
+    assert_int_equal(it_recv(watch, "GET", &r, 17, 5000), 0);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    assert_int_equal(it_sendf(slow, "GET /slow HTTP/1.1\r\nHost: k\r\n\r\n"), 0);
+    it_px_sleep_ms(200);
+    t0 = it_px_now_ms();
+    kill(px.pid, SIGTERM);
+    /* The request in flight is answered, and told the connection closes. */
+    assert_int_equal(it_recv(slow, "GET", &r, 1024, 5000), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "slow\n");
+    assert_string_equal(it_header(&r, "Connection"), "close");
+    it_resp_free(&r);
+    assert_int_equal(it_wait_closed(slow, 2000), 1);
+    /* The watch holds the drain until the grace period (3s) ends. */
+    assert_int_equal(it_wait_closed(watch, 6000), 1);
+    assert_true(it_px_now_ms() - t0 >= 2500);
+    st = it_px_stop(&px);
+    assert_true(WIFEXITED(st));
+    it_close(slow);
+    it_close(watch);
+    /* Back up for whatever runs next. */
+    assert_int_equal(it_px_start(&px, "stream2"), 0);
+}
+
 int
 main(void)
 {
@@ -495,6 +535,7 @@ main(void)
         cmocka_unit_test(test_watch_cut_mid_event_closes_and_is_released),
         cmocka_unit_test(test_watch_over_cap_is_rejected_and_released_when_the_client_leaves),
         cmocka_unit_test(test_silent_apiserver_gets_504_after_request_timeout),
+        cmocka_unit_test(test_sigterm_finishes_requests_in_flight_and_cuts_watches_at_the_grace),
     };
 
     return it_finish(cmocka_run_group_tests(tests, setup, teardown));
