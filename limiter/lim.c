@@ -238,6 +238,10 @@ lim_class_slot_stats(const struct lim *l, size_t slot, struct lim_class_stats *o
     out->inflight[0] = atomic_load_explicit(&s->inflight[0], memory_order_relaxed);
     out->inflight[1] = atomic_load_explicit(&s->inflight[1], memory_order_relaxed);
     out->watches_open = atomic_load_explicit(&s->watches, memory_order_relaxed);
+    out->reservations_made = atomic_load_explicit(&s->resv_made, memory_order_relaxed);
+    out->reservations_honoured = atomic_load_explicit(&s->resv_honoured, memory_order_relaxed);
+    out->reservations_forfeited = atomic_load_explicit(&s->resv_forfeited, memory_order_relaxed) +
+                                  lim_table_resv_evicted(l->table, (uint32_t)slot);
 }
 
 int

@@ -88,7 +88,19 @@ int lim_bind(struct lim *l, struct lim_policy *p, char *err, size_t errlen)
  * and LIM_DELAY the caller must eventually pass out->ticket to lim_release
  * (and, for a watch, may call lim_watch_started first). Never blocks on
  * anything but a table shard's short critical section. <id> is non-const
- * only for its match cache. */
+ * only for its match cache.
+ *
+ * Turns: a request of an enforced class rejected only because a shared
+ * bucket (the class's, or the global watch-establishment bucket) is short
+ * books its key's turn there: the tokens are taken ahead, and Retry-After
+ * (never earlier than the turn) sends the client back when they are its.
+ * The key's next request from then on (250 ms early at most) is admitted on
+ * the turn without taking from those buckets again; the per-key bucket and
+ * every cap still apply. Earlier, it is rejected with the time left and
+ * keeps its place. One turn per (class, key), at most retry_after_max_s
+ * ahead (beyond that: a plain rejection), forfeited when unused a while
+ * after its Retry-After. Not for dry-run classes, unverified credentials or
+ * the overflow entry. See lim_decide.c. */
 void lim_decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
                 const struct lim_request *r, uint64_t now_ns, uint64_t rand,
                 struct lim_decision *out);
@@ -134,6 +146,11 @@ struct lim_class_stats {
     uint64_t watches_started;
     int64_t inflight[2]; /* by enum lim_kind READONLY / MUTATING, in seats */
     int64_t watches_open;
+    /* Turns (see lim_decide): booked by a rejection, used by an admission,
+     * or forfeited unused. Each booking is also counted in rejected[]. */
+    uint64_t reservations_made;
+    uint64_t reservations_honoured;
+    uint64_t reservations_forfeited;
 };
 
 struct lim_stats {
@@ -175,6 +192,15 @@ size_t lim_top_clients(struct lim *l, enum lim_top_by by, uint64_t now_ns,
 
 #define LIM_TRACE_MISSES 8
 
+/* The key's turn in the shared buckets, as the decision saw it. */
+enum lim_turn {
+    LIM_TURN_NONE = 0, /* none held, none booked */
+    LIM_TURN_BOOKED,   /* rejected, and the turn is booked (in turn_in_ns) */
+    LIM_TURN_EARLY,    /* the key holds a turn not yet due: rejected, keeps it */
+    LIM_TURN_USED,     /* admitted on the key's turn */
+    LIM_TURN_HELD,     /* the key holds a turn this request did not need */
+};
+
 struct lim_trace {
     size_t rule;
     size_t nmisses;
@@ -196,6 +222,10 @@ struct lim_trace {
     uint32_t global_seat_cap;
     uint8_t pool;   /* the seat pool the caps are of: LIM_KIND_READONLY or _MUTATING */
     size_t key_len; /* length of the whole distinguisher value (key may be cut) */
+    enum lim_turn turn;
+    uint64_t turn_in_ns;   /* from now until the turn (0: due) */
+    uint64_t turn_cost_mt; /* class tokens the turn holds */
+    char turn_why[96];     /* "reserved turn in 4 s (1.700 tokens)", "" when none */
 };
 
 /* Runs the decision lim_decide would make now, through the same code, but

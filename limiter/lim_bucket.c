@@ -67,3 +67,20 @@ lim_abucket_give(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_
     } while (!atomic_compare_exchange_weak_explicit(tat, &cur, next, memory_order_relaxed,
                                                     memory_order_relaxed));
 }
+
+void
+lim_abucket_refund(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt,
+                   uint64_t now_ns)
+{
+    uint64_t back = lim_rate_take_ns(r, cost_mt);
+    uint64_t cur = atomic_load_explicit(tat, memory_order_relaxed);
+    uint64_t next;
+
+    do {
+        if (cur <= now_ns) {
+            return;
+        }
+        next = cur - now_ns > back ? cur - back : now_ns;
+    } while (!atomic_compare_exchange_weak_explicit(tat, &cur, next, memory_order_relaxed,
+                                                    memory_order_relaxed));
+}

@@ -17,7 +17,8 @@
  *  - a take is clamped to the burst, so cost_mt * ns_per_token <=
  *    window * 1000 < 2^63, and the take is at most the window;
  *  - shedding stretches takes and window at most 100 times: < 2^60;
- *  - debt beyond the window (LIM_DELAY) is at most max_wait_ns <= 2^53;
+ *  - debt beyond the window (LIM_DELAY) is at most max_wait_ns <= 2^53, and
+ *    a booked turn (lim_decide.c) at most retry_after_max_s <= 3600 s < 2^42;
  *  - now_ns < 2^62 (a monotonic clock counts from boot: 146 years).
  * So tat < 2^62 + 2^60 + 2^53 + 2^60 and no sum below reaches 2^64. */
 #ifndef LIM_BUCKET_H
@@ -103,5 +104,12 @@ lim_abucket_take(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_
  * Exact in tokens: the bucket ends where it would have without the take,
  * or full if it refilled meanwhile. */
 void lim_abucket_give(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt);
+
+/* Gives back <cost_mt> taken earlier and left unused (a booked turn
+ * forfeited, or used by a cheaper request), but only while the bucket is
+ * still behind, and never past full at <now_ns>: a bucket that has
+ * refilled meanwhile has nothing to give back to. */
+void lim_abucket_refund(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt,
+                        uint64_t now_ns);
 
 #endif /* LIM_BUCKET_H */

@@ -11,6 +11,36 @@
  * seats and watches (it really is in flight) but not taking the tokens of a
  * would-be rejection, so buckets evolve as they would under enforce.
  *
+ * Turns. Above its fair share (per-key rates adding up to more than the
+ * class rate) a class bucket stays saturated, and without turns admission
+ * is a lottery among retrying clients that some lose for minutes. So a
+ * request short only of shared buckets (the class's, the global watch-
+ * establishment one; the key's own bucket and every cap were fine) books
+ * its key's turn instead of being merely rejected: the shared buckets take
+ * its tokens now, possibly beyond their burst window, and the turn is when
+ * GCRA would have admitted them (ready = now + the deficit). Retry-After
+ * is counted to the turn, rounded up, jitter only after it. The key's next
+ * request from ready - 250 ms on (client-go sleeps exactly Retry-After, so
+ * it is never early; the slack is for clocks read at the edge) is admitted on
+ * the turn without taking from those buckets again; the key's own bucket,
+ * caps and seats still apply, and a rejection by them keeps the turn. A
+ * request of the key before the turn is rejected with the time left and
+ * keeps the place. A cheaper request refunds the difference, a dearer one
+ * takes the rest from the bucket (or books it: the turn then moves to the
+ * end of the queue for the rest). Since a key holds one turn per class,
+ * the turns are FIFO by first rejection among keys and the wait is at most
+ * (keys waiting * their cost) / class rate; a booking further ahead than
+ * retry_after_max_s is refused (a plain rejection), which bounds the
+ * queue. A turn expires unused max(5 s, Retry-After) after the last
+ * Retry-After its key was given; whoever finds it expired (the key's next
+ * decision) refunds its tokens while the bucket is still behind (the class
+ * got nothing for them); eviction, which cannot reach the class state,
+ * only counts it. Bounds: a booking's tokens count against the class as of
+ * its turn, so the class admits at most rate * (T + 250 ms) + burst over T
+ * (rate * T + burst when nobody is early). No turns for dry-run (a would-
+ * book is a would-reject), unverified credentials (anyone can mint keys)
+ * or the overflow entry (its key is everyone the table had no room for).
+ *
  * Every primitive below has three behaviours: live and committed
  * (lim_decide), live and only looked at (lim_explain), and fresh
  * (lim_explain without a limiter). They live in this one file so that the
@@ -24,6 +54,13 @@
 #include "lim_hash.h"
 #include "lim_int.h"
 #include "lim_policy_int.h"
+
+/* A turn can be used this long before it. Retry-After is rounded up and
+ * client-go sleeps at least that long, so an honest client is never early;
+ * this only absorbs clocks read once per event at the edge. Kept well under
+ * a second so that a client ignoring Retry-After gains next to nothing. */
+#define RESV_EARLY_NS (250000000ull)
+#define RESV_GRACE_NS (5000000000ull) /* at least, after the Retry-After given */
 
 static inline __attribute__((always_inline)) void
 decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
@@ -78,18 +115,49 @@ counter_take(const struct dctx *d, _Atomic int64_t *ctr, int64_t n, uint32_t cap
     return true;
 }
 
+/* Takes from a shared bucket when its deficit is at most <allow> (a delay,
+ * or a booked turn). Without commit it only looks. */
 static inline __attribute__((always_inline)) bool
 abucket_take(const struct dctx *d, _Atomic uint64_t *tat, const struct lim_rate *r,
-             uint64_t cost_mt, uint64_t *deficit)
+             uint64_t cost_mt, uint64_t allow, uint64_t *deficit)
 {
     uint64_t cur;
 
     if (d->commit) {
-        return lim_abucket_take(tat, r, cost_mt, d->now, d->allow_ns, deficit);
+        return lim_abucket_take(tat, r, cost_mt, d->now, allow, deficit);
     }
     cur = d->live ? atomic_load_explicit(tat, memory_order_relaxed) : 0;
     *deficit = lim_bucket_deficit(lim_bucket_next(cur, r, cost_mt, d->now), r, d->now);
-    return *deficit <= d->allow_ns;
+    return *deficit <= allow;
+}
+
+/* A shared bucket gave <def>: a delay within max_wait, or a booking. */
+static inline __attribute__((always_inline)) void
+shared_taken(struct dctx *d, uint64_t def, enum lim_reason reason, uint64_t *delay)
+{
+    if (def > d->allow_ns) {
+        if (d->booked_ns == 0) {
+            d->book_reason = (uint8_t)reason;
+        }
+        d->booked_ns = def > d->booked_ns ? def : d->booked_ns;
+    } else {
+        *delay = def > *delay ? def : *delay;
+    }
+}
+
+static inline __attribute__((always_inline)) bool
+resv_due(const struct dctx *d)
+{
+    return d->now + RESV_EARLY_NS >= d->resv->ready_ns;
+}
+
+/* The key's turn is not due: rejected with the time left, keeping it. */
+static inline __attribute__((always_inline)) enum lim_reason
+resv_early(struct dctx *d, uint64_t *deficit)
+{
+    *deficit = d->resv->ready_ns - d->now; /* > RESV_EARLY_NS */
+    d->turn = LIM_TURN_EARLY;
+    return (enum lim_reason)d->resv->reason;
 }
 
 /* Undoes the shared counters and buckets run_checks took. */
@@ -99,7 +167,7 @@ static void __attribute__((noinline)) rollback(struct dctx *d)
 
     if (d->commit) {
         if (d->got & LIM_GOT_CBUCKET) {
-            lim_abucket_give(&d->s->class_tat, d->crate, d->cost_mt);
+            lim_abucket_give(&d->s->class_tat, d->crate, d->class_mt);
         }
         if (d->got & LIM_GOT_GWBUCKET) {
             lim_abucket_give(&l->gwatch_tat, &d->p->gwatch_rate, LIM_MT_PER_TOKEN);
@@ -199,13 +267,20 @@ run_checks(struct dctx *d, struct lim_entry *e, uint64_t *deficit, uint64_t *del
         *delay = def > *delay ? def : *delay;
     }
     if (d->watch && d->p->gwatch_rate.ns_per_token != 0) {
-        if (!abucket_take(d, d->live ? &l->gwatch_tat : NULL, &d->p->gwatch_rate, LIM_MT_PER_TOKEN,
-                          &def)) {
-            *deficit = def;
-            return LIM_REASON_WATCH_RATE;
+        if (d->resv != NULL && d->resv->gwatch) {
+            if (!resv_due(d)) {
+                return resv_early(d, deficit);
+            }
+            d->resv_gw_used = true;
+        } else {
+            if (!abucket_take(d, d->live ? &l->gwatch_tat : NULL, &d->p->gwatch_rate,
+                              LIM_MT_PER_TOKEN, d->book_ns, &def)) {
+                *deficit = def;
+                return LIM_REASON_WATCH_RATE;
+            }
+            d->got |= LIM_GOT_GWBUCKET;
+            shared_taken(d, def, LIM_REASON_WATCH_RATE, delay);
         }
-        d->got |= LIM_GOT_GWBUCKET;
-        *delay = def > *delay ? def : *delay;
     }
     if (c->rate.ns_per_token != 0) {
         d->knext = lim_bucket_next(e->tat, d->krate, d->cost_mt, d->now);
@@ -217,12 +292,31 @@ run_checks(struct dctx *d, struct lim_entry *e, uint64_t *deficit, uint64_t *del
         *delay = def > *delay ? def : *delay;
     }
     if (c->class_rate.ns_per_token != 0) {
-        if (!abucket_take(d, d->live ? &s->class_tat : NULL, d->crate, d->cost_mt, &def)) {
-            *deficit = def;
-            return LIM_REASON_CLASS_RATE;
+        uint64_t need = d->cost_mt;
+
+        if (d->resv != NULL && d->resv->cost_mt != 0) {
+            if (!resv_due(d)) {
+                return resv_early(d, deficit);
+            }
+            d->resv_class_mt = need < d->resv->cost_mt ? need : d->resv->cost_mt;
+            need -= d->resv_class_mt;
         }
-        d->got |= LIM_GOT_CBUCKET;
-        *delay = def > *delay ? def : *delay;
+        if (need != 0) {
+            if (!abucket_take(d, d->live ? &s->class_tat : NULL, d->crate, need, d->book_ns,
+                              &def)) {
+                *deficit = def;
+                return LIM_REASON_CLASS_RATE;
+            }
+            d->got |= LIM_GOT_CBUCKET;
+            d->class_mt = need;
+            shared_taken(d, def, LIM_REASON_CLASS_RATE, delay);
+        }
+    }
+    if (d->booked_ns != 0) {
+        /* Every check passed but a shared bucket had only a turn to give. */
+        *deficit = d->booked_ns > *delay ? d->booked_ns : *delay;
+        d->reserve = true;
+        return (enum lim_reason)d->book_reason;
     }
     return LIM_REASON_NONE;
 }
@@ -331,12 +425,93 @@ reject(struct dctx *d, struct lim_entry *e, enum lim_reason reason, uint64_t def
 {
     out->verdict = LIM_REJECT;
     out->reason = reason;
-    out->retry_after_s = lim_d_retry_after(d->p, reason, deficit, rnd);
+    out->retry_after_s = lim_d_retry_after(d->p, reason, deficit, rnd, d->turn != LIM_TURN_NONE);
     if (d->commit) {
         LIM_STAT_INC(d, rejected[reason]);
         if (e != NULL) {
             lim_table_cold(d->l->table, e)->rejects++;
         }
+        if (d->resv != NULL) {
+            /* The key is told when to come back: its turn waits for it. */
+            uint64_t ra = (uint64_t)out->retry_after_s * LIM_NS_PER_S;
+            uint64_t until = d->now + ra + (ra > RESV_GRACE_NS ? ra : RESV_GRACE_NS);
+
+            d->resv->expires_ns = until > d->resv->expires_ns ? until : d->resv->expires_ns;
+        }
+    }
+}
+
+/* Gives back what the key's turn holds beyond <class_mt> class tokens and
+ * the global watch token unless <gw>, and drops the turn. */
+static void
+resv_drop(struct dctx *d, struct lim_entry *e, uint64_t class_mt, bool gw)
+{
+    struct lim_resv *r = d->resv;
+
+    if (r->cost_mt > class_mt && d->c->class_rate.ns_per_token != 0) {
+        lim_abucket_refund(&d->s->class_tat, d->crate, r->cost_mt - class_mt, d->now);
+    }
+    if (r->gwatch && !gw && d->p->gwatch_rate.ns_per_token != 0) {
+        lim_abucket_refund(&d->l->gwatch_tat, &d->p->gwatch_rate, LIM_MT_PER_TOKEN, d->now);
+    }
+    e->flags = (uint8_t)(e->flags & ~LIM_ENTRY_RESERVED);
+    d->resv = NULL;
+}
+
+/* The turn key <e> (locked, flagged LIM_ENTRY_RESERVED) holds, for an
+ * enforced class. An expired one found here is forfeited (lim_decide
+ * only). */
+static void __attribute__((noinline))
+resv_held(struct dctx *d, struct lim_entry *e, enum lim_mode mode)
+{
+    d->resv = &lim_table_cold(d->l->table, e)->resv;
+    if (d->resv->expires_ns <= d->now) {
+        if (d->commit) {
+            resv_drop(d, e, 0, false);
+            LIM_STAT_INC(d, resv_forfeited);
+        }
+        d->resv = NULL;
+    } else if (mode != LIM_MODE_ENFORCE) {
+        d->resv = NULL; /* kept for when the class enforces again */
+    }
+}
+
+/* Rejected, with the shared buckets' tokens booked as the key's turn. */
+static void __attribute__((noinline))
+book(struct dctx *d, struct lim_entry *e, bool locked, enum lim_reason reason, uint64_t deficit,
+     uint64_t rnd, struct lim_decision *out)
+{
+    uint64_t class_mt = (d->got & LIM_GOT_CBUCKET) ? d->class_mt : 0;
+    uint64_t ready = d->now + deficit, cost = class_mt;
+    bool gw = (d->got & LIM_GOT_GWBUCKET) != 0;
+
+    /* The shared buckets keep what was taken: it is the turn. */
+    d->got = (uint8_t)(d->got & ~(LIM_GOT_CBUCKET | LIM_GOT_GWBUCKET));
+    rollback(d);
+    d->turn = LIM_TURN_BOOKED;
+    if (d->commit && d->resv == NULL) {
+        struct lim_resv *r = &lim_table_cold(d->l->table, e)->resv;
+
+        memset(r, 0, sizeof(*r));
+        e->flags |= LIM_ENTRY_RESERVED;
+        d->resv = r;
+        LIM_STAT_INC(d, resv_made);
+    }
+    if (d->resv != NULL) {
+        /* A new turn, or a held one grown by what this request needs
+         * beyond it: it moves to the later of the two. */
+        cost += d->resv->cost_mt;
+        ready = ready > d->resv->ready_ns ? ready : d->resv->ready_ns;
+        if (d->commit) {
+            d->resv->cost_mt = cost;
+            d->resv->gwatch = (uint8_t)(d->resv->gwatch | gw);
+            d->resv->ready_ns = ready;
+            d->resv->reason = (uint8_t)reason;
+        }
+    }
+    reject(d, locked ? e : NULL, reason, ready - d->now, rnd, out);
+    if (d->tr != NULL) {
+        lim_d_trace_turn(d, ready, cost);
     }
 }
 
@@ -352,6 +527,9 @@ failed(struct dctx *d, const struct lim_identity *id, struct lim_entry *e, bool 
     }
     if (mode != LIM_MODE_DRY_RUN) {
         reject(d, locked ? e : NULL, reason, deficit, rnd, out);
+        if (d->tr != NULL && d->resv != NULL) {
+            lim_d_trace_turn(d, d->resv->ready_ns, d->resv->cost_mt);
+        }
         return;
     }
     hold(d, e);
@@ -409,16 +587,38 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
         lim_d_trace_state(d, e);
     }
     e->requests += d->commit;
+    if (e->flags & LIM_ENTRY_RESERVED) {
+        resv_held(d, e, mode); /* only table entries: never fresh */
+    }
+    if (mode == LIM_MODE_ENFORCE && id->cred != LIM_CRED_UNVERIFIED &&
+        !(e->flags & LIM_ENTRY_OVERFLOW)) {
+        d->book_ns = (uint64_t)d->p->g.retry_after_max_s * LIM_NS_PER_S;
+    }
     if (d->live && atomic_load_explicit(&l->shed_list_watch, memory_order_relaxed) &&
         (r->verb == LIM_VERB_LIST || r->verb == LIM_VERB_WATCH)) {
         reason = LIM_REASON_SHED;
     } else {
         reason = run_checks(d, e, &deficit, &delay);
     }
-    if (reason != LIM_REASON_NONE) {
+    if (d->reserve) {
+        book(d, e, locked, reason, deficit, rnd, out);
+    } else if (reason != LIM_REASON_NONE) {
         failed(d, id, e, locked, reason, deficit, cost, mode, rnd, out);
     } else {
         commit_key(d, e);
+        if (d->resv != NULL && (d->resv_class_mt != 0 || d->resv_gw_used)) {
+            d->turn = LIM_TURN_USED;
+            if (d->tr != NULL) {
+                lim_d_trace_turn(d, d->resv->ready_ns, d->resv->cost_mt);
+            }
+            if (d->commit) {
+                resv_drop(d, e, d->resv_class_mt, d->resv_gw_used);
+                LIM_STAT_INC(d, resv_honoured);
+            }
+        } else if (d->tr != NULL && d->resv != NULL) {
+            d->turn = LIM_TURN_HELD;
+            lim_d_trace_turn(d, d->resv->ready_ns, d->resv->cost_mt);
+        }
         /* Dry-run takes the tokens (so buckets evolve as under enforce)
          * but never makes a request wait. */
         if (delay != 0 && mode == LIM_MODE_ENFORCE) {
@@ -482,6 +682,10 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
     d.now = now_ns;
     d.scale = 100;
     d.got = 0;
+    d.resv = NULL;
+    d.book_ns = d.booked_ns = d.class_mt = d.resv_class_mt = 0;
+    d.book_reason = d.turn = 0;
+    d.resv_gw_used = d.reserve = false;
     if (d.live && atomic_load_explicit(&l->ov.n, memory_order_relaxed) != 0) {
         ov = lim_overrides_check(&l->ov, &l->hkey, id->user, now_ns, d.commit, &until);
     }

@@ -36,6 +36,16 @@ struct dctx {
     const struct lim_rate *krate, *wrate, *crate;
     struct lim_rate scaled[3];
     uint64_t knext, wnext; /* the key buckets' tat after this request */
+    /* Turns (lim_decide.c): */
+    struct lim_resv *resv;  /* the key's unexpired turn (enforce); NULL: none */
+    uint64_t book_ns;       /* how far ahead a short shared bucket may book; 0: no booking */
+    uint64_t booked_ns;     /* the turn this request booked, from now; 0: none */
+    uint64_t class_mt;      /* class tokens this request took or booked (LIM_GOT_CBUCKET) */
+    uint64_t resv_class_mt; /* class tokens it takes from the key's turn */
+    uint8_t book_reason;    /* enum lim_reason of the first short shared bucket */
+    uint8_t turn;           /* enum lim_turn */
+    bool resv_gw_used;      /* it takes the turn's global watch token */
+    bool reserve;           /* run_checks: short only of shared buckets, now booked */
     uint32_t scale;        /* shed %, enforce classes only */
     uint32_t seats;
     uint8_t pool;
@@ -67,9 +77,13 @@ lim_d_scaled(uint32_t cap, uint32_t pct)
     return v != 0 ? (uint32_t)v : 1;
 }
 
+/* Retry-After for <reason> and <deficit_ns>; with <turn>, the time until a
+ * booked turn (never earlier). */
 uint32_t lim_d_retry_after(const struct lim_policy *p, enum lim_reason reason, uint64_t deficit_ns,
-                           uint64_t rnd);
+                           uint64_t rnd, bool turn);
 void lim_d_trace_key(struct lim_trace *tr, const char *key, size_t klen);
 void lim_d_trace_state(const struct dctx *d, const struct lim_entry *e);
+/* The key's turn as the decision left it (<ready_ns>, <cost_mt>). */
+void lim_d_trace_turn(const struct dctx *d, uint64_t ready_ns, uint64_t cost_mt);
 
 #endif /* LIM_DECIDE_H */

@@ -30,6 +30,9 @@ struct lim_slot {
     _Atomic uint64_t watches_started;
     _Atomic uint64_t rejected[LIM_REASON_COUNT];
     _Atomic uint64_t would_reject[LIM_REASON_COUNT];
+    _Atomic uint64_t resv_made;
+    _Atomic uint64_t resv_honoured;
+    _Atomic uint64_t resv_forfeited;
     _Alignas(64) _Atomic int mode; /* operator override; -1: the policy's */
     /* The key bucket of the last bound policy, for lim_top_clients. */
     _Atomic uint64_t view_ns_per_token;

@@ -10,11 +10,37 @@
 /* Shedding lasts until the operator lifts it. */
 #define RETRY_SHED_S 10u
 
+/* A booked turn: never before it (the client would only be rejected again
+ * and spend one of client-go's 10 retries), so the jitter spreads returns
+ * over [turn, turn + pct %] (at least +1 s), clamped at the ceiling, which
+ * the turn itself never passes (bookings stop there). Rounding up to whole
+ * seconds already brings each client back within a second after its turn. */
+static uint32_t
+turn_retry_after(const struct lim_policy *p, uint64_t deficit_ns, uint64_t rnd)
+{
+    uint64_t s = (deficit_ns + LIM_NS_PER_S - 1) / LIM_NS_PER_S, max = p->g.retry_after_max_s;
+
+    s = s != 0 ? s : 1;
+    s = s < max ? s : max;
+    if (p->g.retry_jitter_pct != 0 && s < max) {
+        uint64_t span = s * p->g.retry_jitter_pct / 100;
+
+        span = span != 0 ? span : 1;
+        span = s + span <= max ? span : max - s;
+        s += (rnd >> 32) % (span + 1);
+    }
+    return (uint32_t)s;
+}
+
 uint32_t
 lim_d_retry_after(const struct lim_policy *p, enum lim_reason reason, uint64_t deficit_ns,
-                  uint64_t rnd)
+                  uint64_t rnd, bool turn)
 {
     uint64_t s;
+
+    if (turn) {
+        return turn_retry_after(p, deficit_ns, rnd);
+    }
 
     switch (reason) {
     case LIM_REASON_RATE:

@@ -59,8 +59,9 @@ lim_table_new(uint32_t max_clients, char *err, size_t errlen)
     t->ovf = calloc(LIM_MAX_CLASSES, sizeof(*t->ovf));
     t->ovf_cold = calloc(LIM_MAX_CLASSES, sizeof(*t->ovf_cold));
     t->ovf_lock = calloc(LIM_MAX_CLASSES, sizeof(*t->ovf_lock));
+    t->resv_evicted = calloc(LIM_MAX_CLASSES, sizeof(*t->resv_evicted));
     if (t->shards == NULL || t->e == NULL || t->cold == NULL || t->ovf == NULL ||
-        t->ovf_cold == NULL || t->ovf_lock == NULL) {
+        t->ovf_cold == NULL || t->ovf_lock == NULL || t->resv_evicted == NULL) {
         goto oom_free;
     }
     memset(t->shards, 0, sizeof(struct lim_shard) * nshards);
@@ -122,13 +123,28 @@ lim_table_free(struct lim_table *t)
     free(t->ovf);
     free(t->ovf_cold);
     free(t->ovf_lock);
+    free(t->resv_evicted);
     free(t);
 }
 
 bool
-lim_entry_is_idle(const struct lim_entry *e, uint64_t now_ns)
+lim_entry_is_idle(const struct lim_table *t, const struct lim_entry *e, uint64_t now_ns)
 {
-    return e->inflight == 0 && e->watches == 0 && e->tat <= now_ns && e->watch_tat <= now_ns;
+    if (e->inflight != 0 || e->watches != 0 || e->tat > now_ns || e->watch_tat > now_ns) {
+        return false;
+    }
+    /* A reserved turn pins its key until it expires (the overflow entry
+     * never holds one). */
+    return !(e->flags & LIM_ENTRY_RESERVED) || (e->flags & LIM_ENTRY_OVERFLOW) ||
+           t->cold[e - t->e].resv.expires_ns <= now_ns;
+}
+
+uint64_t
+lim_table_resv_evicted(const struct lim_table *t, uint32_t slot)
+{
+    return slot < LIM_MAX_CLASSES
+               ? atomic_load_explicit(&t->resv_evicted[slot], memory_order_relaxed)
+               : 0;
 }
 
 /* A cell's tag: hash bits the position does not use (the low bits of h0
@@ -188,6 +204,7 @@ lim_table_get(struct lim_table *t, const uint64_t h[2], uint32_t slot, uint8_t k
     c = &t->cold[idx];
     c->created_ns = now_ns;
     c->rejects = 0;
+    memset(&c->resv, 0, sizeof(c->resv));
     if (keylen > LIM_KEY_DISPLAY - 1) {
         keylen = LIM_KEY_DISPLAY - 1;
     }
@@ -296,7 +313,13 @@ entry_alloc(struct lim_table *t, struct lim_shard *s, uint64_t now_ns)
         return s->base + s->used++;
     }
     for (i = s->tail, k = 0; i != NIL && k < LIM_TABLE_EVICT_SCAN; i = t->e[i].prev, k++) {
-        if (lim_entry_is_idle(&t->e[i], now_ns)) {
+        if (lim_entry_is_idle(t, &t->e[i], now_ns)) {
+            if (t->e[i].flags & LIM_ENTRY_RESERVED) {
+                /* Its turn expired unused: the booked tokens stay spent
+                 * (only the class's own decisions can give them back). */
+                atomic_fetch_add_explicit(&t->resv_evicted[t->e[i].slot], 1,
+                                          memory_order_relaxed);
+            }
             index_delete(t, s, i);
             lru_unlink(t, s, i);
             t->e[i].flags = 0;

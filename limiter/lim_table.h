@@ -2,9 +2,10 @@
  * hash, each shard with its lock, an open-addressing index and an intrusive
  * LRU. Entries never move while they hold anything, so a ticket can point at
  * one. Only idle, full entries are evicted (bucket and watch bucket full, no
- * request in flight, no open watch): eviction never hands a client a fresh
- * bucket it had not earned. When a shard is full of live entries, the
- * caller charges its class's overflow entry instead. Private to limiter/. */
+ * request in flight, no open watch, no reserved turn before its expiry):
+ * eviction never hands a client a fresh bucket it had not earned, nor drops
+ * a turn it was promised. When a shard is full of live entries, the caller
+ * charges its class's overflow entry instead. Private to limiter/. */
 #ifndef LIM_TABLE_H
 #define LIM_TABLE_H
 
@@ -23,6 +24,7 @@
 enum lim_entry_flag {
     LIM_ENTRY_USED = 1,
     LIM_ENTRY_OVERFLOW = 2, /* a class's shared overflow entry */
+    LIM_ENTRY_RESERVED = 4, /* holds a turn: lim_entry_cold.resv */
 };
 
 /* The part of an entry the decision touches: one cache line. */
@@ -42,10 +44,23 @@ struct lim_entry {
     uint64_t requests; /* decisions for this key */
 };
 
-/* What only the admin plane reads. */
+/* A key's turn in its class's shared buckets (lim_decide.c): tokens booked
+ * ahead in the class bucket and/or the global watch-establishment bucket,
+ * usable from ready_ns on. Kept in the cold part: only a rejection, a
+ * booking or a key flagged LIM_ENTRY_RESERVED reads it. */
+struct lim_resv {
+    uint64_t ready_ns;   /* the booked tokens are there from then on */
+    uint64_t expires_ns; /* forfeited when not used by then */
+    uint64_t cost_mt;    /* class tokens booked; 0: none */
+    uint8_t gwatch;      /* a global watch-establishment token is booked */
+    uint8_t reason;      /* enum lim_reason of the booking: CLASS_RATE or WATCH_RATE */
+};
+
+/* What only the admin plane and rejections read. */
 struct lim_entry_cold {
     uint64_t created_ns;
     uint64_t rejects;
+    struct lim_resv resv;
     char key[LIM_KEY_DISPLAY];
 };
 
@@ -76,6 +91,7 @@ struct lim_table {
     struct lim_entry *ovf; /* LIM_MAX_CLASSES overflow entries */
     struct lim_entry_cold *ovf_cold;
     struct lim_lock *ovf_lock;
+    _Atomic uint64_t *resv_evicted; /* by class slot: expired turns evicted unused */
 };
 
 /* A table for at most <max_clients> (1..LIM_TABLE_MAX_CLIENTS) entries,
@@ -119,7 +135,11 @@ lim_table_unlock(struct lim_table *t, struct lim_entry *e)
 struct lim_entry_cold *lim_table_cold(struct lim_table *t, struct lim_entry *e);
 
 /* Whether <e> holds nothing at <now_ns> and may be forgotten. */
-bool lim_entry_is_idle(const struct lim_entry *e, uint64_t now_ns);
+bool lim_entry_is_idle(const struct lim_table *t, const struct lim_entry *e, uint64_t now_ns);
+
+/* Turns of class <slot> that expired unused and were dropped by eviction
+ * (lim_decide counts those it finds itself). */
+uint64_t lim_table_resv_evicted(const struct lim_table *t, uint32_t slot);
 
 uint64_t lim_table_clients(const struct lim_table *t);
 uint64_t lim_table_evictions(const struct lim_table *t);

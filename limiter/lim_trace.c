@@ -3,6 +3,7 @@
  * when it runs with a trace. */
 #include "lim_decide.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void
@@ -46,4 +47,39 @@ lim_d_trace_state(const struct dctx *d, const struct lim_entry *e)
     }
     tr->class_seat_cap = lim_d_scaled(d->c->seat_cap[d->pool], d->scale);
     tr->global_seat_cap = d->p->pool_cap[d->pool];
+}
+
+void
+lim_d_trace_turn(const struct dctx *d, uint64_t ready_ns, uint64_t cost_mt)
+{
+    struct lim_trace *tr = d->tr;
+    uint64_t in = ready_ns > d->now ? ready_ns - d->now : 0;
+    uint64_t in_s = (in + LIM_NS_PER_S - 1) / LIM_NS_PER_S;
+    unsigned long long whole = cost_mt / 1000, frac = cost_mt % 1000;
+
+    tr->turn = (enum lim_turn)d->turn;
+    tr->turn_in_ns = in;
+    tr->turn_cost_mt = cost_mt;
+    switch (tr->turn) {
+    case LIM_TURN_BOOKED:
+        snprintf(tr->turn_why, sizeof(tr->turn_why), "reserved turn in %llu s (%llu.%03llu tokens)",
+                 (unsigned long long)in_s, whole, frac);
+        break;
+    case LIM_TURN_EARLY:
+        snprintf(tr->turn_why, sizeof(tr->turn_why),
+                 "holds a turn in %llu s: rejected again, keeps its place",
+                 (unsigned long long)in_s);
+        break;
+    case LIM_TURN_USED:
+        snprintf(tr->turn_why, sizeof(tr->turn_why),
+                 "admitted on its reserved turn (%llu.%03llu tokens)", whole, frac);
+        break;
+    case LIM_TURN_HELD:
+        snprintf(tr->turn_why, sizeof(tr->turn_why), "holds a turn in %llu s, not needed here",
+                 (unsigned long long)in_s);
+        break;
+    default:
+        tr->turn_why[0] = '\0';
+        break;
+    }
 }
