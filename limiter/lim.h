@@ -94,13 +94,15 @@ int lim_bind(struct lim *l, struct lim_policy *p, char *err, size_t errlen)
  * bucket (the class's, or the global watch-establishment bucket) is short
  * books its key's turn there: the tokens are taken ahead, and Retry-After
  * (never earlier than the turn) sends the client back when they are its.
- * The key's next request from then on (250 ms early at most) is admitted on
- * the turn without taking from those buckets again; the per-key bucket and
- * every cap still apply. Earlier, it is rejected with the time left and
- * keeps its place. One turn per (class, key), at most retry_after_max_s
- * ahead (beyond that: a plain rejection), forfeited when unused a while
- * after its Retry-After. Not for dry-run classes, unverified credentials or
- * the overflow entry. See lim_decide.c. */
+ * The same request (same verb, resource, name, selectors) from then on
+ * (250 ms early at most) is admitted on the turn without taking from those
+ * buckets again; the per-key bucket and every cap still apply. Earlier, it
+ * is rejected with the time left and keeps its place. One turn per (class,
+ * key): the key's other requests that need one queue behind it (up to 4,
+ * first rejected first) and each gets the next turn as the previous one is
+ * used. At most retry_after_max_s ahead (beyond that: a plain rejection),
+ * forfeited when unused a while after its Retry-After. Not for dry-run
+ * classes, unverified credentials or the overflow entry. See lim_turn.c. */
 void lim_decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
                 const struct lim_request *r, uint64_t now_ns, uint64_t rand,
                 struct lim_decision *out);
@@ -199,6 +201,7 @@ enum lim_turn {
     LIM_TURN_EARLY,    /* the key holds a turn not yet due: rejected, keeps it */
     LIM_TURN_USED,     /* admitted on the key's turn */
     LIM_TURN_HELD,     /* the key holds a turn this request did not need */
+    LIM_TURN_QUEUED,   /* rejected, queued behind the key's turn (another request's) */
 };
 
 struct lim_trace {

@@ -11,35 +11,9 @@
  * seats and watches (it really is in flight) but not taking the tokens of a
  * would-be rejection, so buckets evolve as they would under enforce.
  *
- * Turns. Above its fair share (per-key rates adding up to more than the
- * class rate) a class bucket stays saturated, and without turns admission
- * is a lottery among retrying clients that some lose for minutes. So a
- * request short only of shared buckets (the class's, the global watch-
- * establishment one; the key's own bucket and every cap were fine) books
- * its key's turn instead of being merely rejected: the shared buckets take
- * its tokens now, possibly beyond their burst window, and the turn is when
- * GCRA would have admitted them (ready = now + the deficit). Retry-After
- * is counted to the turn, rounded up, jitter only after it. The key's next
- * request from ready - 250 ms on (client-go sleeps exactly Retry-After, so
- * it is never early; the slack is for clocks read at the edge) is admitted on
- * the turn without taking from those buckets again; the key's own bucket,
- * caps and seats still apply, and a rejection by them keeps the turn. A
- * request of the key before the turn is rejected with the time left and
- * keeps the place. A cheaper request refunds the difference, a dearer one
- * takes the rest from the bucket (or books it: the turn then moves to the
- * end of the queue for the rest). Since a key holds one turn per class,
- * the turns are FIFO by first rejection among keys and the wait is at most
- * (keys waiting * their cost) / class rate; a booking further ahead than
- * retry_after_max_s is refused (a plain rejection), which bounds the
- * queue. A turn expires unused max(5 s, Retry-After) after the last
- * Retry-After its key was given; whoever finds it expired (the key's next
- * decision) refunds its tokens while the bucket is still behind (the class
- * got nothing for them); eviction, which cannot reach the class state,
- * only counts it. Bounds: a booking's tokens count against the class as of
- * its turn, so the class admits at most rate * (T + 250 ms) + burst over T
- * (rate * T + burst when nobody is early). No turns for dry-run (a would-
- * book is a would-reject), unverified credentials (anyone can mint keys)
- * or the overflow entry (its key is everyone the table had no room for).
+ * Turns (lim_turn.c): a request short only of shared buckets books its
+ * key's turn there rather than being merely rejected; the key's turn, if
+ * it holds one, stands in for those buckets.
  *
  * Every primitive below has three behaviours: live and committed
  * (lim_decide), live and only looked at (lim_explain), and fresh
@@ -54,13 +28,6 @@
 #include "lim_hash.h"
 #include "lim_int.h"
 #include "lim_policy_int.h"
-
-/* A turn can be used this long before it. Retry-After is rounded up and
- * client-go sleeps at least that long, so an honest client is never early;
- * this only absorbs clocks read once per event at the edge. Kept well under
- * a second so that a client ignoring Retry-After gains next to nothing. */
-#define RESV_EARLY_NS (250000000ull)
-#define RESV_GRACE_NS (5000000000ull) /* at least, after the Retry-After given */
 
 static inline __attribute__((always_inline)) void
 decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
@@ -148,14 +115,14 @@ shared_taken(struct dctx *d, uint64_t def, enum lim_reason reason, uint64_t *del
 static inline __attribute__((always_inline)) bool
 resv_due(const struct dctx *d)
 {
-    return d->now + RESV_EARLY_NS >= d->resv->ready_ns;
+    return d->now + LIM_RESV_EARLY_NS >= d->resv->ready_ns;
 }
 
 /* The key's turn is not due: rejected with the time left, keeping it. */
 static inline __attribute__((always_inline)) enum lim_reason
 resv_early(struct dctx *d, uint64_t *deficit)
 {
-    *deficit = d->resv->ready_ns - d->now; /* > RESV_EARLY_NS */
+    *deficit = d->resv->ready_ns - d->now; /* > LIM_RESV_EARLY_NS */
     d->turn = LIM_TURN_EARLY;
     return (enum lim_reason)d->resv->reason;
 }
@@ -432,86 +399,32 @@ reject(struct dctx *d, struct lim_entry *e, enum lim_reason reason, uint64_t def
             lim_table_cold(d->l->table, e)->rejects++;
         }
         if (d->resv != NULL) {
-            /* The key is told when to come back: its turn waits for it. */
-            uint64_t ra = (uint64_t)out->retry_after_s * LIM_NS_PER_S;
-            uint64_t until = d->now + ra + (ra > RESV_GRACE_NS ? ra : RESV_GRACE_NS);
-
-            d->resv->expires_ns = until > d->resv->expires_ns ? until : d->resv->expires_ns;
+            lim_d_turn_extend(d, out->retry_after_s);
         }
     }
 }
 
-/* Gives back what the key's turn holds beyond <class_mt> class tokens and
- * the global watch token unless <gw>, and drops the turn. */
-static void
-resv_drop(struct dctx *d, struct lim_entry *e, uint64_t class_mt, bool gw)
-{
-    struct lim_resv *r = d->resv;
-
-    if (r->cost_mt > class_mt && d->c->class_rate.ns_per_token != 0) {
-        lim_abucket_refund(&d->s->class_tat, d->crate, r->cost_mt - class_mt, d->now);
-    }
-    if (r->gwatch && !gw && d->p->gwatch_rate.ns_per_token != 0) {
-        lim_abucket_refund(&d->l->gwatch_tat, &d->p->gwatch_rate, LIM_MT_PER_TOKEN, d->now);
-    }
-    e->flags = (uint8_t)(e->flags & ~LIM_ENTRY_RESERVED);
-    d->resv = NULL;
-}
-
-/* The turn key <e> (locked, flagged LIM_ENTRY_RESERVED) holds, for an
- * enforced class. An expired one found here is forfeited (lim_decide
- * only). */
+/* Rejected, short only of shared buckets: the key's turn is booked (or
+ * grown), or the request queues behind the key's turn for another one. */
 static void __attribute__((noinline))
-resv_held(struct dctx *d, struct lim_entry *e, enum lim_mode mode)
-{
-    d->resv = &lim_table_cold(d->l->table, e)->resv;
-    if (d->resv->expires_ns <= d->now) {
-        if (d->commit) {
-            resv_drop(d, e, 0, false);
-            LIM_STAT_INC(d, resv_forfeited);
-        }
-        d->resv = NULL;
-    } else if (mode != LIM_MODE_ENFORCE) {
-        d->resv = NULL; /* kept for when the class enforces again */
-    }
-}
-
-/* Rejected, with the shared buckets' tokens booked as the key's turn. */
-static void __attribute__((noinline))
-book(struct dctx *d, struct lim_entry *e, bool locked, enum lim_reason reason, uint64_t deficit,
-     uint64_t rnd, struct lim_decision *out)
+book(struct dctx *d, const struct lim_request *r, struct lim_entry *e, enum lim_reason reason,
+     uint64_t deficit, uint64_t rnd, struct lim_decision *out)
 {
     uint64_t class_mt = (d->got & LIM_GOT_CBUCKET) ? d->class_mt : 0;
-    uint64_t ready = d->now + deficit, cost = class_mt;
     bool gw = (d->got & LIM_GOT_GWBUCKET) != 0;
 
-    /* The shared buckets keep what was taken: it is the turn. */
-    d->got = (uint8_t)(d->got & ~(LIM_GOT_CBUCKET | LIM_GOT_GWBUCKET));
-    rollback(d);
-    d->turn = LIM_TURN_BOOKED;
-    if (d->commit && d->resv == NULL) {
-        struct lim_resv *r = &lim_table_cold(d->l->table, e)->resv;
-
-        memset(r, 0, sizeof(*r));
-        e->flags |= LIM_ENTRY_RESERVED;
-        d->resv = r;
-        LIM_STAT_INC(d, resv_made);
+    if (d->held != NULL && d->resv == NULL) {
+        rollback(d);
+        deficit = lim_d_turn_queue(d, r);
+    } else {
+        /* The shared buckets keep what was taken: it is the turn. */
+        d->got = (uint8_t)(d->got & ~(LIM_GOT_CBUCKET | LIM_GOT_GWBUCKET));
+        rollback(d);
+        deficit = lim_d_turn_book(d, r, e, reason, deficit, class_mt, gw);
     }
-    if (d->resv != NULL) {
-        /* A new turn, or a held one grown by what this request needs
-         * beyond it: it moves to the later of the two. */
-        cost += d->resv->cost_mt;
-        ready = ready > d->resv->ready_ns ? ready : d->resv->ready_ns;
-        if (d->commit) {
-            d->resv->cost_mt = cost;
-            d->resv->gwatch = (uint8_t)(d->resv->gwatch | gw);
-            d->resv->ready_ns = ready;
-            d->resv->reason = (uint8_t)reason;
-        }
-    }
-    reject(d, locked ? e : NULL, reason, ready - d->now, rnd, out);
+    reject(d, e, reason, deficit, rnd, out);
     if (d->tr != NULL) {
-        lim_d_trace_turn(d, ready, cost);
+        lim_d_trace_turn(d, d->now + deficit, d->turn == LIM_TURN_QUEUED ? 0 : d->book_cost_mt);
     }
 }
 
@@ -527,8 +440,9 @@ failed(struct dctx *d, const struct lim_identity *id, struct lim_entry *e, bool 
     }
     if (mode != LIM_MODE_DRY_RUN) {
         reject(d, locked ? e : NULL, reason, deficit, rnd, out);
-        if (d->tr != NULL && d->resv != NULL) {
-            lim_d_trace_turn(d, d->resv->ready_ns, d->resv->cost_mt);
+        if (d->tr != NULL && d->held != NULL) {
+            d->turn = d->turn != LIM_TURN_NONE ? d->turn : LIM_TURN_HELD;
+            lim_d_trace_turn(d, d->held->ready_ns, d->held->cost_mt);
         }
         return;
     }
@@ -587,12 +501,12 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
         lim_d_trace_state(d, e);
     }
     e->requests += d->commit;
-    if (e->flags & LIM_ENTRY_RESERVED) {
-        resv_held(d, e, mode); /* only table entries: never fresh */
-    }
     if (mode == LIM_MODE_ENFORCE && id->cred != LIM_CRED_UNVERIFIED &&
         !(e->flags & LIM_ENTRY_OVERFLOW)) {
         d->book_ns = (uint64_t)d->p->g.retry_after_max_s * LIM_NS_PER_S;
+    }
+    if (e->flags & LIM_ENTRY_RESERVED) {
+        lim_d_turn_held(d, r, e, mode); /* only table entries: never fresh */
     }
     if (d->live && atomic_load_explicit(&l->shed_list_watch, memory_order_relaxed) &&
         (r->verb == LIM_VERB_LIST || r->verb == LIM_VERB_WATCH)) {
@@ -601,7 +515,7 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
         reason = run_checks(d, e, &deficit, &delay);
     }
     if (d->reserve) {
-        book(d, e, locked, reason, deficit, rnd, out);
+        book(d, r, e, reason, deficit, rnd, out);
     } else if (reason != LIM_REASON_NONE) {
         failed(d, id, e, locked, reason, deficit, cost, mode, rnd, out);
     } else {
@@ -612,12 +526,12 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
                 lim_d_trace_turn(d, d->resv->ready_ns, d->resv->cost_mt);
             }
             if (d->commit) {
-                resv_drop(d, e, d->resv_class_mt, d->resv_gw_used);
+                lim_d_turn_end(d, e, d->resv_class_mt, d->resv_gw_used);
                 LIM_STAT_INC(d, resv_honoured);
             }
-        } else if (d->tr != NULL && d->resv != NULL) {
+        } else if (d->tr != NULL && d->held != NULL) {
             d->turn = LIM_TURN_HELD;
-            lim_d_trace_turn(d, d->resv->ready_ns, d->resv->cost_mt);
+            lim_d_trace_turn(d, d->held->ready_ns, d->held->cost_mt);
         }
         /* Dry-run takes the tokens (so buckets evolve as under enforce)
          * but never makes a request wait. */
@@ -682,7 +596,9 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
     d.now = now_ns;
     d.scale = 100;
     d.got = 0;
-    d.resv = NULL;
+    d.resv = d.held = NULL;
+    d.fp = 0;
+    d.book_cost_mt = 0;
     d.book_ns = d.booked_ns = d.class_mt = d.resv_class_mt = 0;
     d.book_reason = d.turn = 0;
     d.resv_gw_used = d.reserve = false;

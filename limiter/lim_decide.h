@@ -37,7 +37,10 @@ struct dctx {
     struct lim_rate scaled[3];
     uint64_t knext, wnext; /* the key buckets' tat after this request */
     /* Turns (lim_decide.c): */
-    struct lim_resv *resv;  /* the key's unexpired turn (enforce); NULL: none */
+    struct lim_resv *held;  /* the key's unexpired turn (enforce); NULL: none */
+    struct lim_resv *resv;  /* <held> when it is this request's; NULL: none */
+    uint32_t fp;            /* this request's shape (lim_d_turn_fp); 0: not yet */
+    uint64_t book_cost_mt;  /* class tokens of the turn this request booked */
     uint64_t book_ns;       /* how far ahead a short shared bucket may book; 0: no booking */
     uint64_t booked_ns;     /* the turn this request booked, from now; 0: none */
     uint64_t class_mt;      /* class tokens this request took or booked (LIM_GOT_CBUCKET) */
@@ -83,6 +86,33 @@ uint32_t lim_d_retry_after(const struct lim_policy *p, enum lim_reason reason, u
                            uint64_t rnd, bool turn);
 void lim_d_trace_key(struct lim_trace *tr, const char *key, size_t klen);
 void lim_d_trace_state(const struct dctx *d, const struct lim_entry *e);
+/* --- turns (lim_turn.c) --- */
+
+/* A turn can be used this long before it. Retry-After is rounded up and
+ * client-go sleeps at least that long, so an honest client is never early;
+ * this only absorbs clocks read once per event at the edge. Kept well under
+ * a second so that a client ignoring Retry-After gains next to nothing. */
+#define LIM_RESV_EARLY_NS 250000000ull
+
+/* The turn of key <e> (locked, flagged LIM_ENTRY_RESERVED): sets d->held,
+ * and d->resv when it is <r>'s. Forfeits an expired one (lim_decide). */
+void lim_d_turn_held(struct dctx *d, const struct lim_request *r, struct lim_entry *e,
+                     enum lim_mode mode);
+/* Books (or grows) <r>'s turn with what the shared buckets took:
+ * <class_mt> class tokens, the global watch token when <gw>, the later of
+ * them due in <deficit_ns>. Returns the time until the turn. */
+uint64_t lim_d_turn_book(struct dctx *d, const struct lim_request *r, struct lim_entry *e,
+                         enum lim_reason reason, uint64_t deficit_ns, uint64_t class_mt, bool gw);
+/* Queues <r> behind the key's turn (d->held, not its own). Returns how long
+ * until it should come back. */
+uint64_t lim_d_turn_queue(struct dctx *d, const struct lim_request *r);
+/* The key's turn (d->resv) was used by <class_mt> class tokens and the
+ * global watch token when <gw>: gives back the rest, passes the turn on to
+ * the first request queued behind it. */
+void lim_d_turn_end(struct dctx *d, struct lim_entry *e, uint64_t class_mt, bool gw);
+/* The key was told Retry-After <retry_after_s>: its turn (d->resv) waits. */
+void lim_d_turn_extend(struct dctx *d, uint32_t retry_after_s);
+
 /* The key's turn as the decision left it (<ready_ns>, <cost_mt>). */
 void lim_d_trace_turn(const struct dctx *d, uint64_t ready_ns, uint64_t cost_mt);
 

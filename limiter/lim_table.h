@@ -44,16 +44,24 @@ struct lim_entry {
     uint64_t requests; /* decisions for this key */
 };
 
-/* A key's turn in its class's shared buckets (lim_decide.c): tokens booked
+#define LIM_RESV_WAITERS 4 /* a key's requests queued behind its turn */
+
+/* A key's turn in its class's shared buckets (lim_turn.c): tokens booked
  * ahead in the class bucket and/or the global watch-establishment bucket,
- * usable from ready_ns on. Kept in the cold part: only a rejection, a
- * booking or a key flagged LIM_ENTRY_RESERVED reads it. */
+ * usable from ready_ns on by the request that booked it (its shape), and
+ * the key's other requests queued behind it. Kept in the cold part: only a
+ * rejection, a booking or a key flagged LIM_ENTRY_RESERVED reads it. */
 struct lim_resv {
-    uint64_t ready_ns;   /* the booked tokens are there from then on */
-    uint64_t expires_ns; /* forfeited when not used by then */
-    uint64_t cost_mt;    /* class tokens booked; 0: none */
-    uint8_t gwatch;      /* a global watch-establishment token is booked */
-    uint8_t reason;      /* enum lim_reason of the booking: CLASS_RATE or WATCH_RATE */
+    uint64_t ready_ns;                  /* the booked tokens are there from then on */
+    uint64_t expires_ns;                /* forfeited when not used by then */
+    uint64_t cost_mt;                   /* class tokens booked; 0: none */
+    uint32_t owner;                     /* shape of the request it is for */
+    uint32_t wait[LIM_RESV_WAITERS];    /* shapes queued, first rejected first */
+    uint32_t wait_mt[LIM_RESV_WAITERS]; /* their class tokens (clamped) */
+    uint8_t nwait;
+    uint8_t wait_watch; /* bit i: wait[i] is a watch */
+    uint8_t gwatch;     /* a global watch-establishment token is booked */
+    uint8_t reason;     /* enum lim_reason of the booking: CLASS_RATE or WATCH_RATE */
 };
 
 /* What only the admin plane and rejections read. */
