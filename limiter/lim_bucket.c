@@ -72,15 +72,15 @@ void
 lim_abucket_refund(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt,
                    uint64_t now_ns)
 {
-    uint64_t back = lim_rate_take_ns(r, cost_mt);
+    uint64_t back = lim_rate_take_ns(r, cost_mt), floor = now_ns + r->window_ns;
     uint64_t cur = atomic_load_explicit(tat, memory_order_relaxed);
     uint64_t next;
 
     do {
-        if (cur <= now_ns) {
+        if (cur <= floor) {
             return;
         }
-        next = cur - now_ns > back ? cur - back : now_ns;
+        next = cur - floor > back ? cur - back : floor;
     } while (!atomic_compare_exchange_weak_explicit(tat, &cur, next, memory_order_relaxed,
                                                     memory_order_relaxed));
 }

@@ -106,9 +106,10 @@ lim_abucket_take(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_
 void lim_abucket_give(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt);
 
 /* Gives back <cost_mt> taken earlier and left unused (a booked turn
- * forfeited, or used by a cheaper request), but only while the bucket is
- * still behind, and never past full at <now_ns>: a bucket that has
- * refilled meanwhile has nothing to give back to. */
+ * forfeited, or used by a cheaper request), but only from what is booked
+ * beyond the burst window at <now_ns>: the next booking comes sooner, but
+ * the bucket never looks fuller now than it is. Tokens whose time has
+ * passed are not handed out again as a burst. */
 void lim_abucket_refund(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt,
                         uint64_t now_ns);
 

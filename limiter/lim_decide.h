@@ -49,7 +49,7 @@ struct dctx {
     uint8_t turn;           /* enum lim_turn */
     bool resv_gw_used;      /* it takes the turn's global watch token */
     bool reserve;           /* run_checks: short only of shared buckets, now booked */
-    uint32_t scale;        /* shed %, enforce classes only */
+    uint32_t scale;         /* shed %, enforce classes only */
     uint32_t seats;
     uint8_t pool;
     uint8_t got; /* LIM_GOT_* */

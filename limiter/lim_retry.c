@@ -11,10 +11,11 @@
 #define RETRY_SHED_S 10u
 
 /* A booked turn: never before it (the client would only be rejected again
- * and spend one of client-go's 10 retries), so the jitter spreads returns
- * over [turn, turn + pct %] (at least +1 s), clamped at the ceiling, which
- * the turn itself never passes (bookings stop there). Rounding up to whole
- * seconds already brings each client back within a second after its turn. */
+ * and spend one of client-go's 10 retries), and at most a second after:
+ * turns are already spread at the class rate, one per key, so the jitter
+ * only has to split clients rejected in the same instant whose turns round
+ * up to the same second; a wider one would only add to every client's
+ * wait. The ceiling is never passed (bookings stop there). */
 static uint32_t
 turn_retry_after(const struct lim_policy *p, uint64_t deficit_ns, uint64_t rnd)
 {
@@ -23,11 +24,7 @@ turn_retry_after(const struct lim_policy *p, uint64_t deficit_ns, uint64_t rnd)
     s = s != 0 ? s : 1;
     s = s < max ? s : max;
     if (p->g.retry_jitter_pct != 0 && s < max) {
-        uint64_t span = s * p->g.retry_jitter_pct / 100;
-
-        span = span != 0 ? span : 1;
-        span = s + span <= max ? span : max - s;
-        s += (rnd >> 32) % (span + 1);
+        s += (rnd >> 32) & 1u;
     }
     return (uint32_t)s;
 }

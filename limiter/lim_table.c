@@ -317,8 +317,7 @@ entry_alloc(struct lim_table *t, struct lim_shard *s, uint64_t now_ns)
             if (t->e[i].flags & LIM_ENTRY_RESERVED) {
                 /* Its turn expired unused: the booked tokens stay spent
                  * (only the class's own decisions can give them back). */
-                atomic_fetch_add_explicit(&t->resv_evicted[t->e[i].slot], 1,
-                                          memory_order_relaxed);
+                atomic_fetch_add_explicit(&t->resv_evicted[t->e[i].slot], 1, memory_order_relaxed);
             }
             index_delete(t, s, i);
             lru_unlink(t, s, i);

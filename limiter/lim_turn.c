@@ -10,7 +10,7 @@
  * being merely rejected: the shared buckets take its tokens now, beyond
  * their burst window, and the turn is when GCRA would have admitted them
  * (ready = now + deficit). Retry-After counts to the turn, rounded up,
- * jitter only after it (lim_retry.c).
+ * jitter only after it, by a second at most (lim_retry.c).
  *
  * The turn is for the request that booked it, known by its shape (verb,
  * group, resource, subresource, namespace, name, selectors; client-go
@@ -37,14 +37,17 @@
  * A turn expires unused max(5 s, Retry-After) after the last Retry-After
  * its request was given (a turn booked for a queued request: 5 s or
  * retry_after_max_s after it is due). Whoever finds it expired (the key's
- * next decision) forfeits it and refunds its tokens while the bucket is
- * still behind, since the class got nothing for them; eviction, which
- * cannot reach the class state, only counts it. An entry holding a turn is
- * not evicted before it expires.
+ * next decision) forfeits it and refunds its tokens from what the bucket
+ * has booked beyond its burst window, if anything (lim_abucket_refund):
+ * the next booking then comes sooner, but tokens whose time has passed are
+ * not handed out again as a burst. Eviction, which cannot reach the class
+ * state, only counts it. An entry holding a turn is not evicted before it
+ * expires.
  *
  * Bounds: a turn's tokens count against the class as of its ready time,
- * so the class admits at most rate * (T + 250 ms) + burst over any T (rate
- * * T + burst when no client is early). No turns for dry-run classes (a
+ * so the class admits at most rate * (T + 250 ms) + burst over any T from
+ * the start (rate * T + burst when no client is early); a refund can let
+ * a later window hold one turn's tokens more. No turns for dry-run classes (a
  * would-book is counted as a would-reject), unverified credentials (anyone
  * can mint keys) or the overflow entry (its key is everyone the table had
  * no room for). */
@@ -58,9 +61,9 @@
 static uint32_t
 turn_fp(struct dctx *d, const struct lim_request *r)
 {
-    const char *parts[8] = {r->api_group,      r->resource,       r->subresource,
-                            r->ns,             r->name,           r->label_selector,
-                            r->field_selector, r->is_resource ? "" : r->path};
+    const char *parts[8] = {
+        r->api_group, r->resource,       r->subresource,    r->ns,
+        r->name,      r->label_selector, r->field_selector, r->is_resource ? "" : r->path};
     uint64_t h = (uint64_t)r->verb + 1;
     size_t i;
 
@@ -105,12 +108,12 @@ next_turn(struct dctx *d, struct lim_entry *e)
         memmove(t->wait, t->wait + 1, t->nwait * sizeof(t->wait[0]));
         memmove(t->wait_mt, t->wait_mt + 1, t->nwait * sizeof(t->wait_mt[0]));
         t->wait_watch = (uint8_t)(t->wait_watch >> 1);
-        if (cost != 0 && !lim_abucket_take(&d->s->class_tat, d->crate, cost, d->now, d->book_ns,
-                                           &dc)) {
+        if (cost != 0 &&
+            !lim_abucket_take(&d->s->class_tat, d->crate, cost, d->now, d->book_ns, &dc)) {
             break;
         }
-        if (gw && !lim_abucket_take(&d->l->gwatch_tat, &d->p->gwatch_rate, LIM_MT_PER_TOKEN,
-                                    d->now, d->book_ns, &dg)) {
+        if (gw && !lim_abucket_take(&d->l->gwatch_tat, &d->p->gwatch_rate, LIM_MT_PER_TOKEN, d->now,
+                                    d->book_ns, &dg)) {
             if (cost != 0) {
                 lim_abucket_give(&d->s->class_tat, d->crate, cost);
             }
