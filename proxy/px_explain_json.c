@@ -362,6 +362,9 @@ j_decision(const struct px_explain *x)
     put(&b, "delay_s", json_real((double)d->delay_ns / 1e9));
     put_bool(&b, "dry_run", d->dry_run);
     put_bool(&b, "exempt", d->exempt);
+    if (x->tr.turn_why[0] != '\0') {
+        put_str(&b, "turn", x->tr.turn_why); /* the key's turn (limiter/lim_turn.c) */
+    }
     return b;
 }
 

@@ -188,6 +188,9 @@ text_decision(struct out *o, const struct px_explain *x)
         addf(o, " s");
     }
     addf(o, "\n");
+    if (x->tr.turn_why[0] != '\0') {
+        addf(o, "turn      %s\n", x->tr.turn_why);
+    }
 }
 
 size_t
