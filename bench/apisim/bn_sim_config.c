@@ -71,7 +71,7 @@ static const struct key keys[] = {
     NUM(K_U64, "seed", seed, 0, UINT64_MAX, "1", "seed for names, UIDs and churn"),
     NUM(K_U64, "event-window", event_window, 1, 10000000, "10000",
         "events kept per resource for watches from a resourceVersion (older: 410)"),
-    NUM(K_U64, "slots", slots, 1, 1024, "4", "storage slots: requests served at once"),
+    NUM(K_U64, "slots", slots, 1, 1024, "2", "storage slots: requests served at once"),
     NUM(K_U64, "max-inflight", max_inflight, 0, 1000000, "400",
         "read-only requests queued or running before 429 (0: no limit)"),
     NUM(K_U64, "max-mutating-inflight", max_mutating_inflight, 0, 1000000, "200",
@@ -81,18 +81,18 @@ static const struct key keys[] = {
         "writes)"),
     NUM(K_DUR, "max-background", max_debt_ns, 0, 3600 * NS_S, "10s",
         "background work (watch fan-out) owed at most; more is dropped"),
-    NUM(K_DUR, "cost-get", cost_get_ns, 0, 60 * NS_S, "500us", "GET of one object"),
-    NUM(K_DUR, "cost-list", cost_list_ns, 0, 60 * NS_S, "1ms", "base cost of a LIST"),
-    NUM(K_DUR, "cost-list-etcd-per-object", cost_list_etcd_per_object_ns, 0, NS_S, "50us",
+    NUM(K_DUR, "cost-get", cost_get_ns, 0, 60 * NS_S, "1ms", "GET of one object"),
+    NUM(K_DUR, "cost-list", cost_list_ns, 0, 60 * NS_S, "2ms", "base cost of a LIST"),
+    NUM(K_DUR, "cost-list-etcd-per-object", cost_list_etcd_per_object_ns, 0, NS_S, "60us",
         "LIST from etcd (no resourceVersion, continue, limit): per object in the range"),
-    NUM(K_DUR, "cost-list-cache-per-object", cost_list_cache_per_object_ns, 0, NS_S, "20us",
+    NUM(K_DUR, "cost-list-cache-per-object", cost_list_cache_per_object_ns, 0, NS_S, "40us",
         "LIST from the watch cache (resourceVersion set): per object scanned"),
-    NUM(K_DUR, "cost-write", cost_write_ns, 0, 60 * NS_S, "2ms", "create, update, patch or delete"),
-    NUM(K_DUR, "cost-watch", cost_watch_ns, 0, 60 * NS_S, "1ms",
+    NUM(K_DUR, "cost-write", cost_write_ns, 0, 60 * NS_S, "3ms", "create, update, patch or delete"),
+    NUM(K_DUR, "cost-watch", cost_watch_ns, 0, 60 * NS_S, "2ms",
         "opening a watch (plus a LIST when it has no resourceVersion)"),
     NUM(K_DUR, "cost-watch-event", cost_watch_event_ns, 0, NS_S, "20us",
         "each event delivered to each watcher (background)"),
-    NUM(K_DUR, "cost-discovery", cost_discovery_ns, 0, NS_S, "200us",
+    NUM(K_DUR, "cost-discovery", cost_discovery_ns, 0, NS_S, "500us",
         "discovery and other non-resource requests"),
     NUM(K_SIZE, "watch-memory", watch_memory_bytes, 0, 1ull << 30, "64KiB",
         "memory an open watch costs the simulated apiserver (reported)"),
@@ -138,6 +138,10 @@ bn_sim_parse_duration(const char *s, uint64_t *ns)
     v = strtoull(s, &end, 10);
     if (errno != 0) {
         return -1;
+    }
+    if (v == 0 && *end == '\0') {
+        *ns = 0; /* "0" needs no unit */
+        return 0;
     }
     for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (strcmp(end, units[i].unit) == 0) {

@@ -28,20 +28,23 @@ on_message_begin(llhttp_t *p)
 {
     struct bn_sim_conn *c = of(p);
 
-    c->method[0] = '\0';
-    c->url_len = 0;
-    c->url[0] = '\0';
-    c->hlen = 0;
-    c->nheaders = 0;
-    c->in_value = false;
-    c->reject = 0;
-    c->info.verb = LIM_VERB_UNKNOWN;
-    c->info.path = "";
-    c->user.name = "";
-    c->user.ngroups = 0;
-    c->user.nextra = 0;
-    c->user.method = BN_SIM_AUTHN_NONE;
-    c->op = BN_SIM_OP_NONE;
+    if (c->rq == NULL && (c->rq = malloc(sizeof(*c->rq))) == NULL) {
+        return HPE_USER; /* out of memory: the connection answers 400 and closes */
+    }
+    c->rq->method[0] = '\0';
+    c->rq->url_len = 0;
+    c->rq->url[0] = '\0';
+    c->rq->hlen = 0;
+    c->rq->nheaders = 0;
+    c->rq->in_value = false;
+    c->rq->reject = 0;
+    c->rq->info.verb = LIM_VERB_UNKNOWN;
+    c->rq->info.path = "";
+    c->rq->user.name = "";
+    c->rq->user.ngroups = 0;
+    c->rq->user.nextra = 0;
+    c->rq->user.method = BN_SIM_AUTHN_NONE;
+    c->rq->op = BN_SIM_OP_NONE;
     evbuffer_drain(c->body, evbuffer_get_length(c->body));
     return 0;
 }
@@ -50,14 +53,14 @@ static int
 on_method(llhttp_t *p, const char *at, size_t len)
 {
     struct bn_sim_conn *c = of(p);
-    size_t have = strlen(c->method);
+    size_t have = strlen(c->rq->method);
 
-    if (have + len >= sizeof(c->method)) {
-        c->reject = 400;
+    if (have + len >= sizeof(c->rq->method)) {
+        c->rq->reject = 400;
         return 0;
     }
-    memcpy(c->method + have, at, len);
-    c->method[have + len] = '\0';
+    memcpy(c->rq->method + have, at, len);
+    c->rq->method[have + len] = '\0';
     return 0;
 }
 
@@ -66,25 +69,25 @@ on_url(llhttp_t *p, const char *at, size_t len)
 {
     struct bn_sim_conn *c = of(p);
 
-    if (c->url_len + len >= sizeof(c->url)) {
-        c->reject = 414;
+    if (c->rq->url_len + len >= sizeof(c->rq->url)) {
+        c->rq->reject = 414;
         return 0;
     }
-    memcpy(c->url + c->url_len, at, len);
-    c->url_len += len;
-    c->url[c->url_len] = '\0';
+    memcpy(c->rq->url + c->rq->url_len, at, len);
+    c->rq->url_len += len;
+    c->rq->url[c->rq->url_len] = '\0';
     return 0;
 }
 
 static int
 hbuf_add(struct bn_sim_conn *c, const char *at, size_t len)
 {
-    if (c->hlen + len > sizeof(c->hbuf)) {
-        c->reject = 431;
+    if (c->rq->hlen + len > sizeof(c->rq->hbuf)) {
+        c->rq->reject = 431;
         return -1;
     }
-    memcpy(c->hbuf + c->hlen, at, len);
-    c->hlen += len;
+    memcpy(c->rq->hbuf + c->rq->hlen, at, len);
+    c->rq->hlen += len;
     return 0;
 }
 
@@ -94,21 +97,22 @@ on_header_field(llhttp_t *p, const char *at, size_t len)
     struct bn_sim_conn *c = of(p);
     struct bn_sim_header *h;
 
-    if (c->reject != 0) {
+    if (c->rq->reject != 0) {
         return 0;
     }
-    if (!c->in_value && (c->nheaders == 0 || c->headers[c->nheaders - 1].value != NULL)) {
-        if (c->nheaders == BN_SIM_MAX_HEADERS) {
-            c->reject = 431;
+    if (!c->rq->in_value &&
+        (c->rq->nheaders == 0 || c->rq->headers[c->rq->nheaders - 1].value != NULL)) {
+        if (c->rq->nheaders == BN_SIM_MAX_HEADERS) {
+            c->rq->reject = 431;
             return 0;
         }
-        h = &c->headers[c->nheaders++];
-        h->name = c->hbuf + c->hlen;
+        h = &c->rq->headers[c->rq->nheaders++];
+        h->name = c->rq->hbuf + c->rq->hlen;
         h->name_len = 0;
         h->value = NULL;
         h->value_len = 0;
     }
-    h = &c->headers[c->nheaders - 1];
+    h = &c->rq->headers[c->rq->nheaders - 1];
     if (hbuf_add(c, at, len) == 0) {
         h->name_len += len;
     }
@@ -120,9 +124,9 @@ on_header_field_complete(llhttp_t *p)
 {
     struct bn_sim_conn *c = of(p);
 
-    if (c->reject == 0 && c->nheaders > 0) {
-        c->headers[c->nheaders - 1].value = c->hbuf + c->hlen;
-        c->in_value = true;
+    if (c->rq->reject == 0 && c->rq->nheaders > 0) {
+        c->rq->headers[c->rq->nheaders - 1].value = c->rq->hbuf + c->rq->hlen;
+        c->rq->in_value = true;
     }
     return 0;
 }
@@ -132,8 +136,8 @@ on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     struct bn_sim_conn *c = of(p);
 
-    if (c->reject == 0 && c->nheaders > 0 && hbuf_add(c, at, len) == 0) {
-        c->headers[c->nheaders - 1].value_len += len;
+    if (c->rq->reject == 0 && c->rq->nheaders > 0 && hbuf_add(c, at, len) == 0) {
+        c->rq->headers[c->rq->nheaders - 1].value_len += len;
     }
     return 0;
 }
@@ -141,7 +145,7 @@ on_header_value(llhttp_t *p, const char *at, size_t len)
 static int
 on_header_value_complete(llhttp_t *p)
 {
-    of(p)->in_value = false;
+    of(p)->rq->in_value = false;
     return 0;
 }
 
@@ -151,11 +155,11 @@ on_headers_complete(llhttp_t *p)
     struct bn_sim_conn *c = of(p);
 
     c->keep_alive = llhttp_should_keep_alive(p) != 0;
-    if (c->reject == 0 && (p->flags & F_CONTENT_LENGTH) != 0 &&
+    if (c->rq->reject == 0 && (p->flags & F_CONTENT_LENGTH) != 0 &&
         p->content_length > c->srv->cfg->max_body_bytes) {
-        c->reject = 413;
+        c->rq->reject = 413;
     }
-    return c->reject != 0 ? HPE_PAUSED : 0;
+    return c->rq->reject != 0 ? HPE_PAUSED : 0;
 }
 
 static int
@@ -164,7 +168,7 @@ on_body(llhttp_t *p, const char *at, size_t len)
     struct bn_sim_conn *c = of(p);
 
     if (evbuffer_get_length(c->body) + len > c->srv->cfg->max_body_bytes) {
-        c->reject = 413;
+        c->rq->reject = 413;
         return HPE_USER;
     }
     evbuffer_add(c->body, at, len);
@@ -214,7 +218,16 @@ fail_framing(struct bn_sim_conn *c, int code)
                                   : texts[0];
 
     c->keep_alive = false;
-    c->start_ns = px_now_ns();
+    if (c->rq == NULL) {
+        /* an error before the request began: an empty one to account it to */
+        if ((c->rq = calloc(1, sizeof(*c->rq))) == NULL) {
+            bn_sim_conn_abort(c, "out of memory");
+            return;
+        }
+        c->rq->info.path = "";
+        c->rq->user.name = "";
+    }
+    c->rq->start_ns = px_now_ns();
     bn_sim_respond(c, code, "text/plain; charset=utf-8", NULL, NULL, t, strlen(t));
 }
 
@@ -237,20 +250,40 @@ conn_process(struct bn_sim_conn *c)
             continue;
         }
         if (e != HPE_PAUSED) {
-            fail_framing(c, c->reject != 0 ? c->reject : 400);
+            fail_framing(c, c->rq != NULL && c->rq->reject != 0 ? c->rq->reject : 400);
             return;
         }
         used = (size_t)(llhttp_get_error_pos(&c->parser) - (const char *)v.iov_base);
         evbuffer_drain(in, used);
         llhttp_resume(&c->parser);
-        if (c->reject != 0) {
-            fail_framing(c, c->reject);
+        if (c->rq->reject != 0) {
+            fail_framing(c, c->rq->reject);
             return;
         }
-        c->start_ns = px_now_ns();
+        c->rq->start_ns = px_now_ns();
         bufferevent_set_timeouts(c->bev, NULL, NULL); /* served requests have no read deadline */
         bn_sim_route(c);
     }
+}
+
+void
+bn_sim_conn_abort(struct bn_sim_conn *c, const char *why)
+{
+    px_logf(c->srv->log, PX_LOG_WARN, "c=%" PRIu64 " peer=%s aborted: %s", c->id, c->peer_addr,
+            why);
+    c->closing = true;
+    c->keep_alive = false;
+    bufferevent_disable(c->bev, EV_READ);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    /* the write callback, deferred, closes it: never under a caller's feet */
+    bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS);
+}
+
+void
+bn_sim_conn_request_done(struct bn_sim_conn *c)
+{
+    free(c->rq);
+    c->rq = NULL;
 }
 
 void
@@ -398,5 +431,6 @@ bn_sim_conn_close(struct bn_sim_conn *c, const char *why)
     bufferevent_free(c->bev);
     px_tls_clear_errors();
     evbuffer_free(c->body);
+    free(c->rq);
     free(c);
 }

@@ -116,6 +116,22 @@ mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* Five of kube's name characters, a bijection of <n> < 27^5: generated
+ * names never collide (random ones would, at a few thousand nodes). */
+static void
+suffix(uint64_t n, char out[8])
+{
+    static const char alnum[] = "bcdfghjklmnpqrstvwxz2456789";
+    uint64_t v = (n * 7919 + 12345) % 14348907ull;
+    int i;
+
+    for (i = 4; i >= 0; i--) {
+        out[i] = alnum[v % 27];
+        v /= 27;
+    }
+    out[5] = '\0';
+}
+
 static void
 stamp(int64_t s, char out[32])
 {
@@ -192,7 +208,7 @@ make_pod(struct bn_sim_store *s, uint64_t i, uint64_t k, int64_t now_s, char *bu
     host_ip(i, hip);
     snprintf(pip, sizeof(pip), "10.%u.%u.%u", (unsigned)(1 + i / 250 % 250), (unsigned)(i % 250),
              (unsigned)(k % 250 + 2));
-    snprintf(sfx, sizeof(sfx), "%05" PRIx64, h & 0xfffff);
+    suffix(ds ? i : k, sfx);
     if (ds) {
         snprintf(ns, sizeof(ns), "kube-system");
         snprintf(app, sizeof(app), "node-agent");

@@ -101,7 +101,7 @@ bn_sim_respond(struct bn_sim_conn *c, int code, const char *ctype, const char *e
 
     head(c, code, ctype, extra_headers);
     evbuffer_add_printf(out, "Content-Length: %zu\r\n\r\n", len);
-    if (strcmp(c->method, "HEAD") != 0) {
+    if (strcmp(c->rq->method, "HEAD") != 0) {
         if (body != NULL) {
             evbuffer_add_buffer(out, body);
         } else if (text_len > 0) {
@@ -109,6 +109,7 @@ bn_sim_respond(struct bn_sim_conn *c, int code, const char *ctype, const char *e
         }
     }
     bn_sim_account(c, code);
+    bn_sim_conn_request_done(c);
     bn_sim_conn_responded(c);
 }
 
@@ -165,7 +166,7 @@ bn_sim_respond_status(struct bn_sim_conn *c, const struct bn_sim_status *st)
     struct evbuffer *body = evbuffer_new();
 
     if (body == NULL) {
-        bn_sim_conn_close(c, "out of memory");
+        bn_sim_conn_abort(c, "out of memory");
         return;
     }
     bn_sim_status_json(st, body);
@@ -206,13 +207,13 @@ void
 bn_sim_account(struct bn_sim_conn *c, int code)
 {
     struct bn_sim_server *s = c->srv;
-    uint64_t lat = px_now_ns() - c->start_ns;
-    const char *path = c->info.path[0] != '\0' ? c->info.path : c->url;
+    uint64_t lat = px_now_ns() - c->rq->start_ns;
+    const char *path = c->rq->info.path[0] != '\0' ? c->rq->info.path : c->rq->url;
 
-    bn_sim_metrics_request(&s->metrics, (int)c->info.verb, code, lat);
-    bn_sim_reqlog_add(s->reqlog, c->method, path, &c->user, code, lat);
+    bn_sim_metrics_request(&s->metrics, (int)c->rq->info.verb, code, lat);
+    bn_sim_reqlog_add(s->reqlog, c->rq->method, path, &c->rq->user, code, lat);
     if (px_log_enabled(s->log, PX_LOG_DEBUG)) {
         px_logf(s->log, PX_LOG_DEBUG, "c=%" PRIu64 " peer=%s %s %.200s user=%s code=%d us=%" PRIu64,
-                c->id, c->peer_addr, c->method, path, c->user.name, code, lat / 1000);
+                c->id, c->peer_addr, c->rq->method, path, c->rq->user.name, code, lat / 1000);
     }
 }

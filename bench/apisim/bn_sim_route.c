@@ -46,7 +46,7 @@ bn_sim_server_kick(struct bn_sim_server *s, uint64_t now_ns)
 const char *
 bn_sim_query_param(struct bn_sim_conn *c, const char *key, char *buf, size_t len)
 {
-    const char *q = memchr(c->url, '?', c->url_len), *end = c->url + c->url_len;
+    const char *q = memchr(c->rq->url, '?', c->rq->url_len), *end = c->rq->url + c->rq->url_len;
     size_t klen = strlen(key);
 
     if (q == NULL) {
@@ -85,9 +85,9 @@ header(const struct bn_sim_conn *c, const char *name)
 {
     size_t i, n = strlen(name);
 
-    for (i = 0; i < c->nheaders; i++) {
-        if (c->headers[i].name_len == n && strncasecmp(c->headers[i].name, name, n) == 0) {
-            return &c->headers[i];
+    for (i = 0; i < c->rq->nheaders; i++) {
+        if (c->rq->headers[i].name_len == n && strncasecmp(c->rq->headers[i].name, name, n) == 0) {
+            return &c->rq->headers[i];
         }
     }
     return NULL;
@@ -170,8 +170,8 @@ whoami(struct bn_sim_conn *c)
 {
     json_t *j = json_object();
 
-    json_user(&c->user, j, "user");
-    json_object_set_new(j, "authenticatedBy", json_string(bn_sim_authn_name(c->user.method)));
+    json_user(&c->rq->user, j, "user");
+    json_object_set_new(j, "authenticatedBy", json_string(bn_sim_authn_name(c->rq->user.method)));
     respond_json(c, 200, j);
 }
 
@@ -227,9 +227,10 @@ recent(struct bn_sim_conn *c)
 static bool
 plumbing(struct bn_sim_conn *c)
 {
-    const char *p = c->info.path;
+    const char *p = c->rq->info.path;
 
-    if (c->info.is_resource || (strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0)) {
+    if (c->rq->info.is_resource ||
+        (strcmp(c->rq->method, "GET") != 0 && strcmp(c->rq->method, "HEAD") != 0)) {
         return false;
     }
     if (is_probe(p)) {
@@ -250,9 +251,9 @@ plumbing(struct bn_sim_conn *c)
 static bool
 anonymous_may(const struct bn_sim_conn *c)
 {
-    const char *p = c->info.path;
+    const char *p = c->rq->info.path;
 
-    if (c->info.is_resource || c->info.verb != LIM_VERB_GET) {
+    if (c->rq->info.is_resource || c->rq->info.verb != LIM_VERB_GET) {
         return false;
     }
     return is_probe(p) || strcmp(p, "/version") == 0 || strcmp(p, "/api") == 0 ||
@@ -263,13 +264,13 @@ static void
 forbidden(struct bn_sim_conn *c)
 {
     struct bn_sim_status st;
-    const struct lim_request *r = &c->info;
+    const struct lim_request *r = &c->rq->info;
     const char *verb = lim_verb_name(r->verb);
     char res[128];
 
     if (!r->is_resource) {
         bn_sim_status_set(&st, 403, "Forbidden", "forbidden: User \"%s\" cannot %s path \"%.200s\"",
-                          c->user.name, verb, r->path);
+                          c->rq->user.name, verb, r->path);
         st.kind = NULL;
         bn_sim_respond_status(c, &st);
         return;
@@ -280,12 +281,12 @@ forbidden(struct bn_sim_conn *c)
         bn_sim_status_set(&st, 403, "Forbidden",
                           "%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API group "
                           "\"%s\" in the namespace \"%s\"",
-                          r->resource, c->user.name, verb, res, r->api_group, r->ns);
+                          r->resource, c->rq->user.name, verb, res, r->api_group, r->ns);
     } else {
         bn_sim_status_set(&st, 403, "Forbidden",
                           "%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API group "
                           "\"%s\" at the cluster scope",
-                          r->resource, c->user.name, verb, res, r->api_group);
+                          r->resource, c->rq->user.name, verb, res, r->api_group);
     }
     snprintf(st.name, sizeof(st.name), "%s", r->name);
     st.kind = r->resource;
@@ -298,15 +299,15 @@ forbidden(struct bn_sim_conn *c)
 static int
 parse_rv(struct bn_sim_conn *c)
 {
-    const struct lim_request *r = &c->info;
+    const struct lim_request *r = &c->rq->info;
     char *end;
 
-    c->q.rv_mode = r->rv == LIM_RV_ZERO    ? BN_SIM_RV_ZERO
-                   : r->rv == LIM_RV_VALUE ? BN_SIM_RV_VALUE
-                                           : BN_SIM_RV_UNSET;
-    c->q.rv = 0;
-    if (c->q.rv_mode == BN_SIM_RV_VALUE) {
-        c->q.rv = strtoull(r->resource_version, &end, 10);
+    c->rq->q.rv_mode = r->rv == LIM_RV_ZERO    ? BN_SIM_RV_ZERO
+                       : r->rv == LIM_RV_VALUE ? BN_SIM_RV_VALUE
+                                               : BN_SIM_RV_UNSET;
+    c->rq->q.rv = 0;
+    if (c->rq->q.rv_mode == BN_SIM_RV_VALUE) {
+        c->rq->q.rv = strtoull(r->resource_version, &end, 10);
         if (*end != '\0' || !isdigit((unsigned char)r->resource_version[0])) {
             char msg[300];
 
@@ -319,19 +320,19 @@ parse_rv(struct bn_sim_conn *c)
         status(c, 400, "BadRequest", "resourceVersionMatch: Unsupported value");
         return -1;
     }
-    if (r->rv_match != LIM_RVM_NONE && c->q.rv_mode == BN_SIM_RV_UNSET) {
+    if (r->rv_match != LIM_RVM_NONE && c->rq->q.rv_mode == BN_SIM_RV_UNSET) {
         status(c, 400, "BadRequest",
                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
                "resourceVersion is provided");
         return -1;
     }
-    if (r->rv_match == LIM_RVM_EXACT && c->q.rv_mode == BN_SIM_RV_ZERO) {
+    if (r->rv_match == LIM_RVM_EXACT && c->rq->q.rv_mode == BN_SIM_RV_ZERO) {
         status(c, 400, "BadRequest",
                "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for "
                "resourceVersion \"0\"");
         return -1;
     }
-    c->q.exact = r->rv_match == LIM_RVM_EXACT;
+    c->rq->q.exact = r->rv_match == LIM_RVM_EXACT;
     return 0;
 }
 
@@ -339,7 +340,7 @@ parse_rv(struct bn_sim_conn *c)
 static int
 parse_list(struct bn_sim_conn *c)
 {
-    const struct lim_request *r = &c->info;
+    const struct lim_request *r = &c->rq->info;
     struct bn_sim_status st;
     char err[256];
 
@@ -349,16 +350,16 @@ parse_list(struct bn_sim_conn *c)
                "integer");
         return -1;
     }
-    if (bn_sim_label_selector_parse(&c->labels, r->label_selector, err, sizeof(err)) != 0 ||
-        bn_sim_field_selector_parse(&c->fields, r->field_selector, err, sizeof(err)) != 0) {
+    if (bn_sim_label_selector_parse(&c->rq->labels, r->label_selector, err, sizeof(err)) != 0 ||
+        bn_sim_field_selector_parse(&c->rq->fields, r->field_selector, err, sizeof(err)) != 0) {
         status(c, 400, "BadRequest", err);
         return -1;
     }
-    c->q.labels = &c->labels;
-    c->q.fields = &c->fields;
-    c->q.limit = r->has_limit ? r->limit : 0;
-    c->q.cont = bn_sim_query_param(c, "continue", c->cont, sizeof(c->cont));
-    if (bn_sim_store_check_query(c->res, &c->q, &st) != 0) {
+    c->rq->q.labels = &c->rq->labels;
+    c->rq->q.fields = &c->rq->fields;
+    c->rq->q.limit = r->has_limit ? r->limit : 0;
+    c->rq->q.cont = bn_sim_query_param(c, "continue", c->rq->cont, sizeof(c->rq->cont));
+    if (bn_sim_store_check_query(c->rq->res, &c->rq->q, &st) != 0) {
         bn_sim_respond_status(c, &st);
         return -1;
     }
@@ -371,40 +372,42 @@ cost(struct bn_sim_conn *c)
 {
     const struct bn_sim_config *k = c->srv->cfg;
     struct bn_sim_store *st = c->srv->store;
-    size_t scope = bn_sim_store_count(st, c->res, c->q.ns);
-    const char *node =
-        c->res == BN_SIM_RES_PODS ? bn_sim_selector_exact(&c->fields, "spec.nodeName") : NULL;
-    bool selectors = c->labels.nreqs > 0 || c->fields.nreqs > 0;
-    bool cont = c->q.cont != NULL && c->q.cont[0] != '\0';
+    size_t scope = bn_sim_store_count(st, c->rq->res, c->rq->q.ns);
+    const char *node = c->rq->res == BN_SIM_RES_PODS
+                           ? bn_sim_selector_exact(&c->rq->fields, "spec.nodeName")
+                           : NULL;
+    bool selectors = c->rq->labels.nreqs > 0 || c->rq->fields.nreqs > 0;
+    bool cont = c->rq->q.cont != NULL && c->rq->q.cont[0] != '\0';
     uint64_t n;
 
-    c->etcd = false;
-    switch (c->op) {
+    c->rq->etcd = false;
+    switch (c->rq->op) {
     case BN_SIM_OP_GET:
-        c->etcd = c->q.rv_mode == BN_SIM_RV_UNSET; /* a quorum read of one key */
+        c->rq->etcd = c->rq->q.rv_mode == BN_SIM_RV_UNSET; /* a quorum read of one key */
         return k->cost_get_ns;
     case BN_SIM_OP_LIST:
     case BN_SIM_OP_WATCH:
-        if (c->op == BN_SIM_OP_WATCH && c->q.rv_mode == BN_SIM_RV_VALUE &&
-            !c->info.send_initial_events) {
+        if (c->rq->op == BN_SIM_OP_WATCH && c->rq->q.rv_mode == BN_SIM_RV_VALUE &&
+            !c->rq->info.send_initial_events) {
             return k->cost_watch_ns; /* from the cache's history: no list */
         }
-        if (c->q.rv_mode == BN_SIM_RV_UNSET || cont || c->q.exact ||
-            (c->op == BN_SIM_OP_LIST && c->q.rv_mode == BN_SIM_RV_VALUE && c->q.limit > 0)) {
+        if (c->rq->q.rv_mode == BN_SIM_RV_UNSET || cont || c->rq->q.exact ||
+            (c->rq->op == BN_SIM_OP_LIST && c->rq->q.rv_mode == BN_SIM_RV_VALUE &&
+             c->rq->q.limit > 0)) {
             /* etcd reads the whole range; selectors filter afterwards */
-            c->etcd = true;
-            n = c->q.limit > 0 && !selectors && c->q.limit < scope ? c->q.limit : scope;
+            c->rq->etcd = true;
+            n = c->rq->q.limit > 0 && !selectors && c->rq->q.limit < scope ? c->rq->q.limit : scope;
             return k->cost_list_ns + n * k->cost_list_etcd_per_object_ns +
-                   (c->op == BN_SIM_OP_WATCH ? k->cost_watch_ns : 0);
+                   (c->rq->op == BN_SIM_OP_WATCH ? k->cost_watch_ns : 0);
         }
         n = node != NULL ? bn_sim_store_count_on_node(st, node) : scope;
         return k->cost_list_ns + n * k->cost_list_cache_per_object_ns +
-               (c->op == BN_SIM_OP_WATCH ? k->cost_watch_ns : 0);
+               (c->rq->op == BN_SIM_OP_WATCH ? k->cost_watch_ns : 0);
     case BN_SIM_OP_CREATE:
     case BN_SIM_OP_UPDATE:
     case BN_SIM_OP_PATCH:
     case BN_SIM_OP_DELETE:
-        c->etcd = true;
+        c->rq->etcd = true;
         return k->cost_write_ns;
     default:
         return k->cost_discovery_ns;
@@ -421,11 +424,11 @@ submit(struct bn_sim_conn *c)
     size_t i;
 
     c->job.cost_ns = cost(c);
-    c->job.mutating = c->info.is_mutating;
+    c->job.mutating = c->rq->info.is_mutating;
     c->job.exempt = false;
-    for (i = 0; i < c->user.ngroups; i++) {
+    for (i = 0; i < c->rq->user.ngroups; i++) {
         /* max-inflight's bypass for system:masters (not the storage's) */
-        c->job.exempt |= strcmp(c->user.groups[i], "system:masters") == 0;
+        c->job.exempt |= strcmp(c->rq->user.groups[i], "system:masters") == 0;
     }
     c->job.done = on_job;
     c->job.arg = c;
@@ -442,7 +445,7 @@ submit(struct bn_sim_conn *c)
 static int
 resource_route(struct bn_sim_conn *c)
 {
-    const struct lim_request *r = &c->info;
+    const struct lim_request *r = &c->rq->info;
     const struct bn_sim_resdef *d;
     bool status_sub = strcmp(r->subresource, "status") == 0;
     int res = bn_sim_res_find(r->api_group, r->api_version, r->resource);
@@ -450,65 +453,66 @@ resource_route(struct bn_sim_conn *c)
     if (strcmp(r->api_group, "authentication.k8s.io") == 0 && strcmp(r->api_version, "v1") == 0 &&
         strcmp(r->resource, "selfsubjectreviews") == 0 && r->verb == LIM_VERB_CREATE &&
         r->ns[0] == '\0' && r->name[0] == '\0') {
-        c->op = BN_SIM_OP_SELFSUBJECTREVIEW;
+        c->rq->op = BN_SIM_OP_SELFSUBJECTREVIEW;
         return 0;
     }
     if (res < 0 || (r->subresource[0] != '\0' && !status_sub)) {
         status(c, 404, "NotFound", not_found_msg);
         return -1;
     }
-    c->res = (enum bn_sim_res)res;
-    d = bn_sim_resdef(c->res);
-    if (status_sub && c->res != BN_SIM_RES_PODS && c->res != BN_SIM_RES_NODES &&
-        c->res != BN_SIM_RES_NAMESPACES) {
+    c->rq->res = (enum bn_sim_res)res;
+    d = bn_sim_resdef(c->rq->res);
+    if (status_sub && c->rq->res != BN_SIM_RES_PODS && c->rq->res != BN_SIM_RES_NODES &&
+        c->rq->res != BN_SIM_RES_NAMESPACES) {
         status(c, 404, "NotFound", not_found_msg);
         return -1;
     }
     /* a namespaced object lives under namespaces/NS; a cluster-scoped one never */
-    if (!d->namespaced && r->ns[0] != '\0' && c->res != BN_SIM_RES_NAMESPACES) {
+    if (!d->namespaced && r->ns[0] != '\0' && c->rq->res != BN_SIM_RES_NAMESPACES) {
         status(c, 404, "NotFound", not_found_msg);
         return -1;
     }
-    memset(&c->q, 0, sizeof(c->q));
-    c->labels.nreqs = 0;
-    c->fields.nreqs = 0;
-    c->q.ns = d->namespaced ? r->ns : "";
-    c->q.name = r->name;
+    memset(&c->rq->q, 0, sizeof(c->rq->q));
+    c->rq->labels.nreqs = 0;
+    c->rq->fields.nreqs = 0;
+    c->rq->q.ns = d->namespaced ? r->ns : "";
+    c->rq->q.name = r->name;
     switch (r->verb) {
     case LIM_VERB_GET:
-        c->op = BN_SIM_OP_GET;
+        c->rq->op = BN_SIM_OP_GET;
         break;
     case LIM_VERB_LIST:
-        c->op = BN_SIM_OP_LIST;
+        c->rq->op = BN_SIM_OP_LIST;
         break;
     case LIM_VERB_WATCH:
-        c->op = BN_SIM_OP_WATCH;
+        c->rq->op = BN_SIM_OP_WATCH;
         break;
     case LIM_VERB_CREATE:
-        c->op = BN_SIM_OP_CREATE;
+        c->rq->op = BN_SIM_OP_CREATE;
         break;
     case LIM_VERB_UPDATE:
-        c->op = BN_SIM_OP_UPDATE;
+        c->rq->op = BN_SIM_OP_UPDATE;
         break;
     case LIM_VERB_PATCH:
-        c->op = BN_SIM_OP_PATCH;
+        c->rq->op = BN_SIM_OP_PATCH;
         break;
     case LIM_VERB_DELETE:
-        c->op = BN_SIM_OP_DELETE;
+        c->rq->op = BN_SIM_OP_DELETE;
         break;
     default:
         status(c, 405, "MethodNotAllowed",
                "the server does not allow this method on the requested resource");
         return -1;
     }
-    if (status_sub && c->op != BN_SIM_OP_GET && c->op != BN_SIM_OP_UPDATE &&
-        c->op != BN_SIM_OP_PATCH) {
+    if (status_sub && c->rq->op != BN_SIM_OP_GET && c->rq->op != BN_SIM_OP_UPDATE &&
+        c->rq->op != BN_SIM_OP_PATCH) {
         status(c, 405, "MethodNotAllowed",
                "the server does not allow this method on the requested resource");
         return -1;
     }
     /* creating or naming a namespaced object needs its namespace in the path */
-    if (d->namespaced && r->ns[0] == '\0' && c->op != BN_SIM_OP_LIST && c->op != BN_SIM_OP_WATCH) {
+    if (d->namespaced && r->ns[0] == '\0' && c->rq->op != BN_SIM_OP_LIST &&
+        c->rq->op != BN_SIM_OP_WATCH) {
         status(c, 405, "MethodNotAllowed",
                "the server does not allow this method on the requested resource");
         return -1;
@@ -516,7 +520,7 @@ resource_route(struct bn_sim_conn *c)
     if (parse_rv(c) != 0) {
         return -1;
     }
-    if ((c->op == BN_SIM_OP_LIST || c->op == BN_SIM_OP_WATCH) && parse_list(c) != 0) {
+    if ((c->rq->op == BN_SIM_OP_LIST || c->rq->op == BN_SIM_OP_WATCH) && parse_list(c) != 0) {
         return -1;
     }
     return 0;
@@ -529,40 +533,41 @@ bn_sim_route(struct bn_sim_conn *c)
     char err[256];
     size_t len;
 
-    if (bn_sim_auth_request(s->auth, &c->peer, c->headers, c->nheaders, px_wall_s(), &c->user) !=
-        0) {
+    /* RequestInfo comes before authentication in kube's handler chain */
+    if (lim_request_parse(&c->rq->info, c->rq->method, strlen(c->rq->method), c->rq->url,
+                          c->rq->url_len, err, sizeof(err)) != 0) {
+        c->rq->info.verb = LIM_VERB_UNKNOWN;
+        c->rq->info.path = "";
+        status(c, 400, "BadRequest", err);
+        return;
+    }
+    if (bn_sim_auth_request(s->auth, &c->peer, c->rq->headers, c->rq->nheaders, px_wall_s(),
+                            &c->rq->user) != 0) {
         s->metrics.auth_failures++;
         if (px_log_enabled(s->log, PX_LOG_DEBUG)) {
             px_logf(s->log, PX_LOG_DEBUG, "c=%" PRIu64 " peer=%s unauthorized: %s", c->id,
-                    c->peer_addr, c->user.err);
+                    c->peer_addr, c->rq->user.err);
         }
-        c->user.name = "";
+        c->rq->user.name = "";
         status(c, 401, "Unauthorized", "Unauthorized");
-        return;
-    }
-    if (lim_request_parse(&c->info, c->method, strlen(c->method), c->url, c->url_len, err,
-                          sizeof(err)) != 0) {
-        c->info.verb = LIM_VERB_UNKNOWN;
-        c->info.path = "";
-        status(c, 400, "BadRequest", err);
         return;
     }
     if (plumbing(c)) {
         return;
     }
-    if (c->user.method == BN_SIM_AUTHN_ANONYMOUS && !anonymous_may(c)) {
+    if (c->rq->user.method == BN_SIM_AUTHN_ANONYMOUS && !anonymous_may(c)) {
         forbidden(c);
         return;
     }
-    if (!c->info.is_resource) {
-        if ((c->info.verb != LIM_VERB_GET && c->info.verb != LIM_VERB_HEAD) ||
-            bn_sim_discovery_get(s->disc, c->info.path, &len) == NULL) {
+    if (!c->rq->info.is_resource) {
+        if ((c->rq->info.verb != LIM_VERB_GET && c->rq->info.verb != LIM_VERB_HEAD) ||
+            bn_sim_discovery_get(s->disc, c->rq->info.path, &len) == NULL) {
             text(c, 404, "404 page not found\n"); /* Go's http.NotFound */
             return;
         }
-        c->op = BN_SIM_OP_NONRESOURCE;
-        memset(&c->q, 0, sizeof(c->q));
-        c->labels.nreqs = c->fields.nreqs = 0;
+        c->rq->op = BN_SIM_OP_NONRESOURCE;
+        memset(&c->rq->q, 0, sizeof(c->rq->q));
+        c->rq->labels.nreqs = c->rq->fields.nreqs = 0;
         submit(c);
         return;
     }
@@ -592,7 +597,7 @@ emit_item(void *arg, struct bn_sim_obj *o)
 static void
 do_list(struct bn_sim_conn *c)
 {
-    const struct bn_sim_resdef *d = bn_sim_resdef(c->res);
+    const struct bn_sim_resdef *d = bn_sim_resdef(c->rq->res);
     struct bn_sim_list_result res;
     struct bn_sim_status st;
     struct list_ctx lc = {evbuffer_new(), 0};
@@ -601,10 +606,10 @@ do_list(struct bn_sim_conn *c)
     if (lc.items == NULL || body == NULL) {
         evbuffer_free(lc.items);
         evbuffer_free(body);
-        bn_sim_conn_close(c, "out of memory");
+        bn_sim_conn_abort(c, "out of memory");
         return;
     }
-    if (bn_sim_store_list(c->srv->store, c->res, &c->q, emit_item, &lc, &res, &st) != 0) {
+    if (bn_sim_store_list(c->srv->store, c->rq->res, &c->rq->q, emit_item, &lc, &res, &st) != 0) {
         bn_sim_respond_status(c, &st);
     } else {
         evbuffer_add_printf(body,
@@ -632,7 +637,7 @@ respond_obj(struct bn_sim_conn *c, int code, struct bn_sim_obj *o)
     struct evbuffer *body = evbuffer_new();
 
     if (body == NULL) {
-        bn_sim_conn_close(c, "out of memory");
+        bn_sim_conn_abort(c, "out of memory");
         return;
     }
     bn_sim_add_obj(body, o);
@@ -660,9 +665,9 @@ body_json(struct bn_sim_conn *c, bool required)
     data = evbuffer_pullup(c->body, -1);
     if (ct != NULL && ct->value_len >= strlen(BN_SIM_PB_CTYPE) &&
         strncasecmp(ct->value, BN_SIM_PB_CTYPE, strlen(BN_SIM_PB_CTYPE)) == 0) {
-        doc = c->op == BN_SIM_OP_DELETE
+        doc = c->rq->op == BN_SIM_OP_DELETE
                   ? bn_sim_pb_delete_options(data, len, &code, msg, sizeof(msg))
-                  : bn_sim_pb_object(c->res, data, len, &code, msg, sizeof(msg));
+                  : bn_sim_pb_object(c->rq->res, data, len, &code, msg, sizeof(msg));
         if (doc == NULL) {
             status(c, code, code == 415 ? "UnsupportedMediaType" : "BadRequest", msg);
         }
@@ -681,14 +686,14 @@ static void
 do_write(struct bn_sim_conn *c)
 {
     struct bn_sim_server *s = c->srv;
-    const struct lim_request *r = &c->info;
+    const struct lim_request *r = &c->rq->info;
     struct bn_sim_obj *o = NULL;
     struct bn_sim_status st;
     const struct bn_sim_header *ct;
     json_t *doc;
     int rc = -1;
 
-    if (c->op == BN_SIM_OP_PATCH) {
+    if (c->rq->op == BN_SIM_OP_PATCH) {
         ct = header(c, "Content-Type");
         if (ct == NULL ||
             (strncasecmp(ct->value, "application/merge-patch+json", 28) != 0 &&
@@ -699,30 +704,31 @@ do_write(struct bn_sim_conn *c)
                    "application/strategic-merge-patch+json");
             return;
         }
-        rc = bn_sim_store_patch(s->store, c->res, c->q.ns, r->name,
+        rc = bn_sim_store_patch(s->store, c->rq->res, c->rq->q.ns, r->name,
                                 (const char *)evbuffer_pullup(c->body, -1),
                                 evbuffer_get_length(c->body), &o, &st);
-    } else if ((doc = body_json(c, c->op != BN_SIM_OP_DELETE)) == NULL) {
+    } else if ((doc = body_json(c, c->rq->op != BN_SIM_OP_DELETE)) == NULL) {
         return;
-    } else if (c->op == BN_SIM_OP_CREATE) {
-        rc = bn_sim_store_create(s->store, c->res, c->q.ns, doc, px_wall_s(), &o, &st);
+    } else if (c->rq->op == BN_SIM_OP_CREATE) {
+        rc = bn_sim_store_create(s->store, c->rq->res, c->rq->q.ns, doc, px_wall_s(), &o, &st);
         json_decref(doc);
-    } else if (c->op == BN_SIM_OP_UPDATE) {
-        rc = bn_sim_store_update(s->store, c->res, c->q.ns, r->name, doc, &o, &st);
+    } else if (c->rq->op == BN_SIM_OP_UPDATE) {
+        rc = bn_sim_store_update(s->store, c->rq->res, c->rq->q.ns, r->name, doc, &o, &st);
         json_decref(doc);
     } else {
         json_t *pre = json_object_get(doc, "preconditions");
 
-        rc = bn_sim_store_delete(
-            s->store, c->res, c->q.ns, r->name, json_string_value(json_object_get(pre, "uid")),
-            json_string_value(json_object_get(pre, "resourceVersion")), &o, &st);
+        rc = bn_sim_store_delete(s->store, c->rq->res, c->rq->q.ns, r->name,
+                                 json_string_value(json_object_get(pre, "uid")),
+                                 json_string_value(json_object_get(pre, "resourceVersion")), &o,
+                                 &st);
         json_decref(doc);
         if (rc == 0) {
             /* registry.Store.Delete answers a Status for kinds it does not return */
             bn_sim_status_set(&st, 200, "", "%s", "");
             snprintf(st.name, sizeof(st.name), "%s", o->name);
-            st.kind = bn_sim_resdef(c->res)->name;
-            st.group = bn_sim_resdef(c->res)->group;
+            st.kind = bn_sim_resdef(c->rq->res)->name;
+            st.group = bn_sim_resdef(c->rq->res)->group;
             bn_sim_respond_status(c, &st);
             return;
         }
@@ -731,7 +737,7 @@ do_write(struct bn_sim_conn *c)
         bn_sim_respond_status(c, &st);
         return;
     }
-    respond_obj(c, c->op == BN_SIM_OP_CREATE ? 201 : 200, o);
+    respond_obj(c, c->rq->op == BN_SIM_OP_CREATE ? 201 : 200, o);
 }
 
 static void
@@ -739,7 +745,7 @@ do_selfsubjectreview(struct bn_sim_conn *c)
 {
     json_t *info = json_object();
 
-    json_user(&c->user, info, "username");
+    json_user(&c->rq->user, info, "username");
     respond_json(c, 201,
                  json_pack("{s:s,s:s,s:{s:n},s:{s:o}}", "kind", "SelfSubjectReview", "apiVersion",
                            "authentication.k8s.io/v1", "metadata", "creationTimestamp", "status",
@@ -754,21 +760,21 @@ execute(struct bn_sim_conn *c)
     const char *doc;
     size_t len;
 
-    switch (c->op) {
+    switch (c->rq->op) {
     case BN_SIM_OP_NONRESOURCE:
-        doc = bn_sim_discovery_get(s->disc, c->info.path, &len);
+        doc = bn_sim_discovery_get(s->disc, c->rq->info.path, &len);
         bn_sim_respond(c, 200, "application/json", NULL, NULL, doc, len);
         break;
     case BN_SIM_OP_GET:
-        o = bn_sim_store_get(s->store, c->res, c->q.ns, c->info.name);
+        o = bn_sim_store_get(s->store, c->rq->res, c->rq->q.ns, c->rq->info.name);
         if (o == NULL) {
             struct bn_sim_status st;
 
             bn_sim_status_set(&st, 404, "NotFound", "%s \"%s\" not found",
-                              bn_sim_res_qualified(c->res), c->info.name);
-            snprintf(st.name, sizeof(st.name), "%s", c->info.name);
-            st.kind = bn_sim_resdef(c->res)->name;
-            st.group = bn_sim_resdef(c->res)->group;
+                              bn_sim_res_qualified(c->rq->res), c->rq->info.name);
+            snprintf(st.name, sizeof(st.name), "%s", c->rq->info.name);
+            st.kind = bn_sim_resdef(c->rq->res)->name;
+            st.group = bn_sim_resdef(c->rq->res)->group;
             bn_sim_respond_status(c, &st);
         } else {
             respond_obj(c, 200, o);
@@ -798,7 +804,7 @@ on_job(struct bn_sim_job *j, enum bn_sim_cap_outcome o, uint64_t now_ns)
     c->job_active = false;
     if (o == BN_SIM_CAP_TIMEOUT) {
         /* etcd's own deadline for storage work; the request filter's for the rest */
-        if (c->etcd) {
+        if (c->rq->etcd) {
             status(c, 500, "", "etcdserver: request timed out");
         } else {
             status(c, 504, "Timeout",

@@ -56,7 +56,7 @@ struct bn_sim_server {
     struct event *churn_timer;
     struct event *sig_term, *sig_int;
     uint64_t churn_rng;
-    uint64_t churn_due_mn; /* churn owed, in milli-writes */
+    uint64_t churn_due_nw; /* churn owed, in nano-writes */
     uint64_t churn_last_ns;
     struct bn_sim_conn *conns;
     size_t nconns;
@@ -88,6 +88,32 @@ enum bn_sim_op {
     BN_SIM_OP_SELFSUBJECTREVIEW,
 };
 
+/* One request, from its first byte to its response: allocated per request
+ * (about 60 KiB) so that idle and watching connections hold only their
+ * connection state (a storm holds thousands of them). */
+struct bn_sim_req {
+    /* as read */
+    char method[24];
+    char url[BN_SIM_URL_MAX];
+    size_t url_len;
+    char hbuf[BN_SIM_HDR_BYTES];
+    size_t hlen;
+    struct bn_sim_header headers[BN_SIM_MAX_HEADERS];
+    size_t nheaders;
+    bool in_value;
+    int reject; /* 413/414/431 decided while reading */
+    /* as served */
+    uint64_t start_ns;
+    struct lim_request info;
+    struct bn_sim_user user;
+    enum bn_sim_op op;
+    enum bn_sim_res res;
+    struct bn_sim_selector labels, fields;
+    struct bn_sim_query q;
+    char cont[BN_SIM_CONTINUE_MAX];
+    bool etcd; /* its storage work is etcd's (timeouts answer etcdserver's 500) */
+};
+
 struct bn_sim_conn {
     struct bn_sim_server *srv;
     struct bn_sim_conn *prev, *next;
@@ -99,27 +125,8 @@ struct bn_sim_conn {
     llhttp_t parser;
     bool keep_alive;
     bool closing; /* close once the output drained */
-    /* the request being read */
-    char method[24];
-    char url[BN_SIM_URL_MAX];
-    size_t url_len;
-    char hbuf[BN_SIM_HDR_BYTES];
-    size_t hlen;
-    struct bn_sim_header headers[BN_SIM_MAX_HEADERS];
-    size_t nheaders;
-    bool in_value;
     struct evbuffer *body;
-    int reject; /* 413/414/431 decided while reading */
-    /* the request being served */
-    uint64_t start_ns;
-    struct lim_request info;
-    struct bn_sim_user user;
-    enum bn_sim_op op;
-    enum bn_sim_res res;
-    struct bn_sim_selector labels, fields;
-    struct bn_sim_query q;
-    char cont[BN_SIM_CONTINUE_MAX];
-    bool etcd; /* its storage work is etcd's (timeouts answer etcdserver's 500) */
+    struct bn_sim_req *rq; /* the request being read or served, NULL between */
     struct bn_sim_job job;
     bool job_active;
     struct bn_sim_watch *watch;
@@ -129,6 +136,11 @@ struct bn_sim_conn {
 void bn_sim_conn_accept(struct bn_sim_server *s, evutil_socket_t fd, const char *peer);
 /* Releases everything the connection holds (the one place that does). */
 void bn_sim_conn_close(struct bn_sim_conn *c, const char *why);
+/* Closes <c> soon, from the loop, not from the caller's stack (safe in
+ * any callback, also one the connection's own request is running in). */
+void bn_sim_conn_abort(struct bn_sim_conn *c, const char *why);
+/* Frees the current request (its response is queued, or its watch runs). */
+void bn_sim_conn_request_done(struct bn_sim_conn *c);
 /* The response is queued: read the next request once the output drains. */
 void bn_sim_conn_responded(struct bn_sim_conn *c);
 

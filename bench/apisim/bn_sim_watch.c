@@ -4,9 +4,10 @@
  * after timeoutSeconds (or a random [min-request-timeout, 2x) like
  * get.go), errors from the cache as an ERROR event carrying a Status
  * (cacher's errWatcher: 410 Expired for a resourceVersion that left the
- * window). A watcher that falls more than --watch-buffer bytes behind is
- * terminated, as kube's cacher drops unresponsive watchers, so that a slow
- * reader never makes the simulator buffer without bound. */
+ * window). A watcher more than --watch-buffer bytes behind for a second, or
+ * four times that at any moment, is terminated, as kube's cacher drops
+ * watchers whose buffer stays full, so that a slow reader never makes the
+ * simulator buffer without bound. */
 #include "bn_sim_srv.h"
 
 #include <inttypes.h>
@@ -18,13 +19,18 @@
 #include "px_clock.h"
 #include "px_log.h"
 
+#define BN_SIM_WATCH_GRACE_NS (1000 * 1000 * 1000ull)
+
 struct bn_sim_watch {
     struct bn_sim_conn *c;
+    enum bn_sim_res res;
     struct bn_sim_watcher *w;
     struct event *end_ev;      /* timeoutSeconds */
     struct event *bookmark_ev; /* periodic BOOKMARK */
     struct event *kill_ev;     /* deferred termination of a slow watcher */
     uint64_t limit_bytes;      /* output allowed before the watcher counts as slow */
+    uint64_t hard_bytes;       /* output never allowed: terminated at once */
+    uint64_t over_since_ns;    /* when it went over limit_bytes, 0 when under */
     bool bookmarks;
     bool slow;
 };
@@ -53,7 +59,7 @@ chunk_text(struct evbuffer *out, const char *s, size_t len)
 static void
 bookmark(struct bn_sim_conn *c, bool initial_end)
 {
-    const struct bn_sim_resdef *d = bn_sim_resdef(c->res);
+    const struct bn_sim_resdef *d = bn_sim_resdef(c->watch->res);
     char buf[512];
     int n = snprintf(
         buf, sizeof(buf),
@@ -80,7 +86,17 @@ on_event(void *arg, enum bn_sim_ev type, struct bn_sim_obj *o)
     s->metrics.watch_events++;
     /* each delivered event costs the storage its share of fan-out */
     bn_sim_cap_background(s->cap, s->cfg->cost_watch_event_ns, px_now_ns());
-    if (evbuffer_get_length(out) > wt->limit_bytes) {
+    if (evbuffer_get_length(out) <= wt->limit_bytes) {
+        wt->over_since_ns = 0;
+        return;
+    }
+    /* behind by more than the buffer: a second's grace for a burst to drain,
+     * none past four times the buffer, so that memory stays bounded */
+    if (wt->over_since_ns == 0) {
+        wt->over_since_ns = px_now_ns();
+    }
+    if (evbuffer_get_length(out) > wt->hard_bytes ||
+        px_now_ns() - wt->over_since_ns >= BN_SIM_WATCH_GRACE_NS) {
         wt->slow = true;
         s->metrics.watch_terminated[BN_SIM_TERM_SLOW]++;
         event_active(wt->kill_ev, EV_TIMEOUT, 0); /* not from inside the store's dispatch */
@@ -163,14 +179,15 @@ bn_sim_watch_start(struct bn_sim_conn *c)
     struct bn_sim_status st;
     struct timeval end, every;
     char buf[16];
-    bool initial = c->q.rv_mode != BN_SIM_RV_VALUE || c->info.send_initial_events;
+    bool initial = c->rq->q.rv_mode != BN_SIM_RV_VALUE || c->rq->info.send_initial_events;
 
     if (wt == NULL) {
-        bn_sim_conn_close(c, "out of memory");
+        bn_sim_conn_abort(c, "out of memory");
         return;
     }
     wt->c = c;
-    wt->limit_bytes = UINT64_MAX; /* no bound while the initial events go out */
+    wt->res = c->rq->res;
+    wt->limit_bytes = wt->hard_bytes = UINT64_MAX; /* no bound while the initial events go out */
     wt->bookmarks = bn_sim_query_param(c, "allowWatchBookmarks", buf, sizeof(buf)) != NULL &&
                     strcmp(buf, "true") == 0;
     wt->end_ev = evtimer_new(s->base, on_end, wt);
@@ -178,7 +195,7 @@ bn_sim_watch_start(struct bn_sim_conn *c)
     wt->bookmark_ev = wt->bookmarks ? event_new(s->base, -1, EV_PERSIST, on_bookmark, wt) : NULL;
     if (wt->end_ev == NULL || wt->kill_ev == NULL || (wt->bookmarks && wt->bookmark_ev == NULL)) {
         watch_free(wt);
-        bn_sim_conn_close(c, "out of memory");
+        bn_sim_conn_abort(c, "out of memory");
         return;
     }
     evbuffer_add_printf(out,
@@ -190,7 +207,7 @@ bn_sim_watch_start(struct bn_sim_conn *c)
     c->state = BN_SIM_CONN_WATCHING;
     s->nwatches++;
     s->metrics.watches_total++;
-    wt->w = bn_sim_store_watch(s->store, c->res, &c->q, initial, on_event, wt, &st);
+    wt->w = bn_sim_store_watch(s->store, c->rq->res, &c->rq->q, initial, on_event, wt, &st);
     if (wt->w == NULL) {
         /* cacher's errWatcher: the error is the stream's one event */
         struct evbuffer *ev = evbuffer_new();
@@ -202,15 +219,17 @@ bn_sim_watch_start(struct bn_sim_conn *c)
             chunk_text(out, (const char *)evbuffer_pullup(ev, -1), evbuffer_get_length(ev));
             evbuffer_free(ev);
         }
+        bn_sim_conn_request_done(c);
         bn_sim_watch_stop(c, false, BN_SIM_TERM_TIMEOUT);
         return;
     }
-    if (initial && c->info.send_initial_events && wt->bookmarks) {
+    if (initial && c->rq->info.send_initial_events && wt->bookmarks) {
         bookmark(c, true); /* WatchList: the initial state is complete */
     }
     /* the initial events and the replayed history may be big: only falling
      * behind after them is slow */
     wt->limit_bytes = evbuffer_get_length(out) + s->cfg->watch_buffer_bytes;
+    wt->hard_bytes = evbuffer_get_length(out) + 4 * s->cfg->watch_buffer_bytes;
     end = duration(c);
     evtimer_add(wt->end_ev, &end);
     if (wt->bookmarks) {
@@ -218,6 +237,7 @@ bn_sim_watch_start(struct bn_sim_conn *c)
         every.tv_usec = (suseconds_t)(s->cfg->bookmark_interval_ns % PX_NS_PER_S / 1000);
         event_add(wt->bookmark_ev, &every);
     }
+    bn_sim_conn_request_done(c); /* the watcher has what it needs */
 }
 
 void

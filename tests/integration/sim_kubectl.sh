@@ -133,6 +133,16 @@ expect "anonymous may read /version" '"gitVersion"' "$(c "https://$addr/version"
 out=$(c "https://$addr/debug/requests?last=200")
 expect "the request log names who asked" '"user":"admin","groups":\["system:masters","system:authenticated"\],"authenticatedBy":"x509","code":201' "$out"
 
+out=$(c "https://$addr/metrics")
+expect "metrics count requests by verb and code" 'apisim_requests_total\{verb="list",code="200"\} [1-9]' "$out"
+expect "metrics report the storage slots" 'apisim_storage_slots 2' "$out"
+expect "metrics report open watches" 'apisim_watches_open [0-9]+' "$out"
+if command -v promtool >/dev/null; then
+    curl -sS --max-time 10 --cacert "$pki/ca.crt" "https://$addr/metrics" | promtool check metrics ||
+        fail "promtool check metrics"
+    echo "ok - promtool check metrics"
+fi
+
 kill -TERM "$sim_pid"
 rc=0
 wait "$sim_pid" || rc=$?
