@@ -86,13 +86,16 @@ static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
     char host[INET6_ADDRSTRLEN] = "?", peer[64];
-    int port = 0, one = 1;
+    int port = 0, one = 1, sndbuf = 256 * 1024;
 
     (void)l;
     (void)salen;
     /* a response is a head and a body written separately: without this,
      * Nagle and delayed ACKs add 40 ms to every one */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* what the kernel holds per connection is bounded too (no autotuning to
+     * megabytes): a watcher that does not read shows up in our buffer soon */
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
     if (sa->sa_family == AF_INET) {
         inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
         port = ntohs(((struct sockaddr_in *)sa)->sin_port);

@@ -3,7 +3,7 @@
  * the ERROR event with 410 Expired for a resourceVersion older than the
  * window, timeoutSeconds ending the stream on a reusable connection, and
  * a watcher that does not read being terminated instead of buffered.
- * About 8 s. */
+ * About 6 s. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,7 +70,7 @@ setup(void **state)
                               "--pods-per-node",
                               "5",
                               "--churn-per-s",
-                              "400",
+                              "100",
                               "--event-window",
                               "50",
                               "--watch-bookmark-interval",
@@ -178,7 +178,7 @@ test_bookmarks_come_when_allowed_and_mark_the_end_of_initial_events(void **state
     assert_int_equal(occurrences(r.body, "\"type\":\"ADDED\""), 12);
     assert_null(strstr(end, "\"type\":\"ADDED\""));
     /* and BOOKMARKs every 200 ms after it */
-    assert_true(occurrences(end, "{\"type\":\"BOOKMARK\"") >= 3);
+    assert_true(occurrences(end, "{\"type\":\"BOOKMARK\"") >= 2);
     it_resp_free(&r);
     it_close(c);
 }
@@ -190,7 +190,7 @@ test_resource_version_older_than_the_window_gets_410_in_an_error_event(void **st
     struct it_resp r;
 
     (void)state;
-    /* 400 pod writes a second and a window of 50 events: rv 1 is long gone */
+    /* 100 pod writes a second and a window of 50 events: rv 1 is long gone */
     watch(c, "/api/v1/pods?watch=true&resourceVersion=1", 3000, &r);
     assert_true(r.complete);
     assert_non_null(strstr(r.body, "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
@@ -230,9 +230,9 @@ test_a_watcher_that_does_not_read_is_terminated_not_buffered(void **state)
     int i;
 
     (void)state;
-    /* every pod, 400 updates of ~5 KiB a second, and never a byte read */
+    /* every pod, 100 updates of ~5 KiB a second, and never a byte read */
     assert_int_equal(it_sendf(c, "GET /api/v1/pods?watch=1 HTTP/1.1\r\nHost: sim\r\n\r\n"), 0);
-    for (i = 0; i < 40 && metric("apisim_watches_terminated_total{reason=\"slow\"}") == before;
+    for (i = 0; i < 100 && metric("apisim_watches_terminated_total{reason=\"slow\"}") == before;
          i++) {
         nanosleep(&pause, NULL);
     }
