@@ -359,6 +359,7 @@ entry_get(struct dctx *d, const char *key, uint64_t kind, struct lim_entry *fres
             /* Full of live entries: charge the class's shared overflow
              * entry, never a fresh bucket. */
             atomic_fetch_add_explicit(&l->overflow, 1, memory_order_relaxed);
+            d->book_ns = 0; /* its key is everyone: no turns */
             return lim_table_overflow(l->table, d->c->slot);
         }
     }
@@ -475,6 +476,11 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
     d->wrate = &c->watch_rate;
     d->crate = &c->class_rate;
     if (d->live && mode == LIM_MODE_ENFORCE) {
+        /* May book a turn (lim_turn.c); a fresh limiter's buckets are
+         * full, so explain without one never would. */
+        if (id->cred != LIM_CRED_UNVERIFIED) {
+            d->book_ns = (uint64_t)d->p->g.retry_after_max_s * LIM_NS_PER_S;
+        }
         d->scale = atomic_load_explicit(&l->shed_scale, memory_order_relaxed);
         if (d->scale < 100) {
             lim_rate_scale(&c->rate, d->scale, &d->scaled[0]);
@@ -501,15 +507,11 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
         lim_d_trace_state(d, e);
     }
     e->requests += d->commit;
-    if (mode == LIM_MODE_ENFORCE && id->cred != LIM_CRED_UNVERIFIED &&
-        !(e->flags & LIM_ENTRY_OVERFLOW)) {
-        d->book_ns = (uint64_t)d->p->g.retry_after_max_s * LIM_NS_PER_S;
-    }
     if (e->flags & LIM_ENTRY_RESERVED) {
         lim_d_turn_held(d, r, e, mode); /* only table entries: never fresh */
     }
-    if (d->live && atomic_load_explicit(&l->shed_list_watch, memory_order_relaxed) &&
-        (r->verb == LIM_VERB_LIST || r->verb == LIM_VERB_WATCH)) {
+    if ((r->verb == LIM_VERB_LIST || r->verb == LIM_VERB_WATCH) && d->live &&
+        atomic_load_explicit(&l->shed_list_watch, memory_order_relaxed)) {
         reason = LIM_REASON_SHED;
     } else {
         reason = run_checks(d, e, &deficit, &delay);
@@ -596,12 +598,12 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
     d.now = now_ns;
     d.scale = 100;
     d.got = 0;
+    /* The turn fields the hot path reads; the others are set before use. */
     d.resv = d.held = NULL;
     d.fp = 0;
-    d.book_cost_mt = 0;
-    d.book_ns = d.booked_ns = d.class_mt = d.resv_class_mt = 0;
-    d.book_reason = d.turn = 0;
-    d.resv_gw_used = d.reserve = false;
+    d.book_ns = d.booked_ns = 0;
+    d.turn = 0;
+    d.reserve = false;
     if (d.live && atomic_load_explicit(&l->ov.n, memory_order_relaxed) != 0) {
         ov = lim_overrides_check(&l->ov, &l->hkey, id->user, now_ns, d.commit, &until);
     }

@@ -163,6 +163,8 @@ lim_d_turn_held(struct dctx *d, const struct lim_request *r, struct lim_entry *e
     d->held = t;
     if (t->owner == turn_fp(d, r)) {
         d->resv = t;
+        d->resv_class_mt = 0;
+        d->resv_gw_used = false;
     }
 }
 
