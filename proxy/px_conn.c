@@ -240,6 +240,11 @@ px_conn_drain(struct px_conn *c)
         return;
     }
     c->close_after = true;
+    if (c->is_watch) {
+        px_conn_enter(c);
+        (void)px_relay_end_watch(c, px_now_ns());
+        px_conn_leave(c);
+    }
 }
 
 void

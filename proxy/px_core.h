@@ -248,5 +248,10 @@ void px_relay_request_done(struct px_conn *c, uint64_t now);
 void px_relay_client_drained(struct px_conn *c, uint64_t now);
 /* Client bytes in tunnel mode. */
 void px_relay_tunnel_client(struct px_conn *c);
+/* Draining: ends a watch stream now if it is at a chunk boundary (the
+ * chunked terminator, then the connection closes) and returns true; false
+ * when it cannot yet (no response head, or mid-chunk: the relay ends it at
+ * the next boundary). <c> may be closed when it returns true. */
+bool px_relay_end_watch(struct px_conn *c, uint64_t now);
 
 #endif /* PX_CORE_H */

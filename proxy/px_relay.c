@@ -295,6 +295,24 @@ upstream_cut(struct px_conn *c, const char *why, uint64_t now)
     px_conn_request_end(c, now, false);
 }
 
+bool
+px_relay_end_watch(struct px_conn *c, uint64_t now)
+{
+    if (!c->is_watch || c->state != PX_CONN_FORWARD || c->up == NULL || !c->head_sent ||
+        !c->chunked_resp || !px_http_at_chunk_boundary(&c->up->resp)) {
+        return false;
+    }
+    /* As when the apiserver ends a watch at its timeout: a clean end of
+     * stream, and client-go's reflector watches again from its last
+     * resourceVersion, on another apiserver once this one is gone. */
+    evbuffer_add(client_out(c), "0\r\n\r\n", 5);
+    c->resp_done = true;
+    c->close_after = true;
+    px_conn_finish(c, c->status, now);
+    px_conn_request_end(c, now, false);
+    return true;
+}
+
 /* Parses what the apiserver sent, as far as the client has room (or all
  * of it when <drain>: the connection is ending). */
 static void
@@ -316,6 +334,9 @@ parse_upstream(struct px_conn *c, uint64_t now, bool drain)
         }
         if (r == PX_HTTP_ERROR) {
             upstream_cut(c, c->up->resp.err_msg, now);
+            break;
+        }
+        if (r != PX_HTTP_DONE && c->w->draining && px_relay_end_watch(c, now)) {
             break;
         }
         if (r == PX_HTTP_DONE) {
