@@ -5,8 +5,9 @@
  * loose); the changed budgets are in effect (a class tightened to 1/m
  * rejects, /debug/config shows the new rates, a class added then removed);
  * the invalid file is refused with its JSON path in the log, the reload
- * metrics count 2 successes and 1 failure, and the class the load uses
- * kept its counters across all three. */
+ * metrics count 2 successes and 1 failure, the class the load uses kept
+ * its counters across all three, and a watch open across them is still
+ * counted, still streaming, and released when it ends. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +99,8 @@ test_three_reloads_under_load_fail_no_request(void **state)
     char url[200], report[800], rate[16], dur[16], log[800];
     char *argv[24];
     json_t *rep, *totals, *codes;
+    struct it_conn *watch;
+    struct it_resp wr;
     pid_t load;
     int n = 0, st;
 
@@ -132,6 +135,16 @@ test_three_reloads_under_load_fail_no_request(void **state)
     argv[n] = NULL;
     assert_int_equal(alice(), 200);
     assert_int_equal(alice(), 200);
+    /* A watch open across the reloads: still counted, still streaming,
+     * and released by the limiter under the last policy. */
+    watch = it_connect(fg.addr, fg.ca, it_fg_file(&fg, "system_node_node-1", "crt"),
+                       it_fg_file(&fg, "system_node_node-1", "key"), 5000);
+    assert_non_null(watch);
+    assert_int_equal(it_sendf(watch, "GET /api/v1/namespaces/kube-system/pods?watch=true "
+                                     "HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+                     0);
+    assert_int_equal(it_recv(watch, "GET", &wr, 1, 5000), 0);
+    assert_int_equal(wr.status, 200);
     load = it_spawn(argv, NULL, log);
     assert_true(load > 0);
 
@@ -174,6 +187,21 @@ test_three_reloads_under_load_fail_no_request(void **state)
         }
     }
     json_decref(rep);
+
+    assert_int_equal(it_fg_scrape(&fg, "floodgate_watches_open{class=\"nodes\"}"), 1);
+    assert_int_equal(it_wait_closed(watch, 100), 0);
+    assert_int_equal(it_recv_body(watch, &wr, 4096, 500), 0);
+    assert_false(wr.complete);
+    it_resp_free(&wr);
+    it_close(watch);
+    {
+        uint64_t end = it_fg_now_ms() + 3000;
+
+        while (it_fg_scrape(&fg, "floodgate_watches_open{class=\"nodes\"}") != 0) {
+            assert_true(it_fg_now_ms() < end);
+            it_fg_sleep_ms(50);
+        }
+    }
 
     /* The changed budgets are in effect. */
     assert_int_equal(alice(), 200);
