@@ -80,7 +80,7 @@ opt_value(int argc, char **argv, int *i, const char *name, bool *missing)
     size_t n = strlen(name);
     const char *a = argv[*i];
 
-    if (strncmp(a, name, n) != 0) {
+    if (a == NULL || strncmp(a, name, n) != 0) {
         return NULL;
     }
     if (a[n] == '=') {
@@ -460,7 +460,7 @@ cmd_explain(const struct ctl_opts *o)
 static json_t *
 shed_body(const struct ctl_opts *o)
 {
-    if (strcmp(o->pos[1], "off") == 0) {
+    if (o->pos[1] == NULL || strcmp(o->pos[1], "off") == 0) {
         return json_pack("{s:i, s:b}", "scale", 100, "reject_list_watch", 0);
     }
     return json_pack("{s:s, s:b}", "scale", o->pos[1], "reject_list_watch", o->reject_list_watch);
