@@ -45,6 +45,8 @@ on_message_begin(llhttp_t *p)
     c->rq->user.nextra = 0;
     c->rq->user.method = BN_SIM_AUTHN_NONE;
     c->rq->op = BN_SIM_OP_NONE;
+    c->rq->res = BN_SIM_RES_NAMESPACES; /* set by routing; never left undefined */
+    c->rq->etcd = false;
     evbuffer_drain(c->body, evbuffer_get_length(c->body));
     return 0;
 }

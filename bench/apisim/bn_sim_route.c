@@ -372,12 +372,9 @@ cost(struct bn_sim_conn *c)
 {
     const struct bn_sim_config *k = c->srv->cfg;
     struct bn_sim_store *st = c->srv->store;
-    size_t scope = bn_sim_store_count(st, c->rq->res, c->rq->q.ns);
-    const char *node = c->rq->res == BN_SIM_RES_PODS
-                           ? bn_sim_selector_exact(&c->rq->fields, "spec.nodeName")
-                           : NULL;
-    bool selectors = c->rq->labels.nreqs > 0 || c->rq->fields.nreqs > 0;
-    bool cont = c->rq->q.cont != NULL && c->rq->q.cont[0] != '\0';
+    const char *node;
+    bool selectors, cont;
+    size_t scope;
     uint64_t n;
 
     c->rq->etcd = false;
@@ -387,6 +384,13 @@ cost(struct bn_sim_conn *c)
         return k->cost_get_ns;
     case BN_SIM_OP_LIST:
     case BN_SIM_OP_WATCH:
+        /* only lists and watches have a resource scope and selectors */
+        scope = bn_sim_store_count(st, c->rq->res, c->rq->q.ns);
+        node = c->rq->res == BN_SIM_RES_PODS
+                   ? bn_sim_selector_exact(&c->rq->fields, "spec.nodeName")
+                   : NULL;
+        selectors = c->rq->labels.nreqs > 0 || c->rq->fields.nreqs > 0;
+        cont = c->rq->q.cont != NULL && c->rq->q.cont[0] != '\0';
         if (c->rq->op == BN_SIM_OP_WATCH && c->rq->q.rv_mode == BN_SIM_RV_VALUE &&
             !c->rq->info.send_initial_events) {
             return k->cost_watch_ns; /* from the cache's history: no list */
