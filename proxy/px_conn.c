@@ -94,6 +94,7 @@ px_conn_accept(struct px_worker *w, int fd, const struct sockaddr *sa, socklen_t
     if (ssl == NULL) {
         goto fail;
     }
+    SSL_set_read_ahead(ssl, 1);
     c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                             BEV_OPT_CLOSE_ON_FREE);
     if (c->bev == NULL) {
@@ -151,12 +152,14 @@ px_conn_leave(struct px_conn *c)
         return;
     }
     px_flush(c->bev);
+    px_read_rest(c->bev);
     /* SSL_MODE_RELEASE_BUFFERS misses a record buffer OpenSSL 3 keeps
      * after TLS 1.3 post-handshake messages: give back whatever is empty
      * (4 KiB less per idle watch). A no-op while bytes are pending. */
     SSL_free_buffers(bufferevent_openssl_get_ssl(c->bev));
     if (c->up != NULL && c->up->state == PX_UP_ACTIVE) {
         px_flush(c->up->bev);
+        px_read_rest(c->up->bev);
         SSL_free_buffers(bufferevent_openssl_get_ssl(c->up->bev));
     }
 }

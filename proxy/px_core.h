@@ -180,7 +180,22 @@ px_read_on(struct bufferevent *bev, bool on)
     }
     bufferevent_enable(bev, EV_READ);
     ssl = bufferevent_openssl_get_ssl(bev);
-    if (ssl != NULL && SSL_pending(ssl) > 0) {
+    if (ssl != NULL && SSL_has_pending(ssl)) {
+        event_active(&bev->ev_read, EV_READ, 1);
+    }
+}
+
+/* With read-ahead, OpenSSL takes whole socket reads (one syscall instead
+ * of two per record) and may hold records libevent 2.1 does not know
+ * about: it loops on SSL_pending, the plaintext of the current record
+ * only. Records still buffered are read now rather than after the next
+ * packet, which may never come. */
+static inline void
+px_read_rest(struct bufferevent *bev)
+{
+    SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+    if (ssl != NULL && SSL_has_pending(ssl) && (bufferevent_get_enabled(bev) & EV_READ)) {
         event_active(&bev->ev_read, EV_READ, 1);
     }
 }

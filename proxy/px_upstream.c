@@ -220,6 +220,7 @@ on_connected(evutil_socket_t fd, short what, void *arg)
         next_server(up, err);
         return;
     }
+    SSL_set_read_ahead(ssl, 1); /* px_read_rest reads what it buffers */
     if (p->session != NULL) {
         SSL_set_session(ssl, p->session);
     }

@@ -53,6 +53,10 @@ wait_ready() { # wait_ready FILE: prints HOST:PORT
 "$src/deploy/pki.sh" --test "$tmp/pki" >/dev/null
 pki=$tmp/pki
 
+cpu_ticks() { # cpu_ticks PID: user+system clock ticks so far
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
 "$build/bin/floodgate-apisim" --listen 127.0.0.1:0 --ready-file "$tmp/sim.ready" \
     --cert "$pki/apiserver.crt" --key "$pki/apiserver.key" --client-ca "$pki/ca.crt" \
     --requestheader-client-ca "$pki/front-proxy-ca.crt" \
@@ -61,6 +65,7 @@ pki=$tmp/pki
     --nodes 1 --pods-per-node 1 --churn-per-s 0 --slots 1024 --max-inflight 0 \
     --cost-get 0s --cost-discovery 0s --log-level warn >"$tmp/sim.log" 2>&1 &
 pids+=($!)
+sim_pid=$!
 sim=$(wait_ready "$tmp/sim.ready")
 
 cat >"$tmp/floodgate.json" <<EOF
@@ -83,6 +88,7 @@ EOF
 "$build/bin/floodgate" run --config "$tmp/floodgate.json" --ready-file "$tmp/fg.ready" \
     --accept "$accept" >"$tmp/floodgate.log" 2>&1 &
 pids+=($!)
+fg_pid=$!
 fg=$(wait_ready "$tmp/fg.ready")
 
 # A bound service-account token, RS256 with the simulator's key.
@@ -108,26 +114,43 @@ check() { # check HOST:PORT: one request must succeed
 check "$sim"
 check "$fg"
 
-run() { # run LABEL HOST:PORT: prints requests/s
+run() { # run LABEL HOST:PORT: prints "requests/s requests"
     local out
     out=$(wrk -t"$threads" -c"$conns" -d"$dur" -s "$tmp/auth.lua" "https://$2$path")
     echo "$out" | sed "s/^/  [$1] /" >&2
-    echo "$out" | awk '/^Requests\/sec:/ {print $2}'
+    echo "$out" | awk '/requests in/ {n = $1} /^Requests\/sec:/ {r = $2} END {print r, n}'
 }
 
+hz=$(getconf CLK_TCK)
 echo "wrk -t$threads -c$conns -d$dur GET $path ($auth); floodgate: $workers worker(s)," \
     "accept=$accept" >&2
 direct_sum=0
 proxy_sum=0
+sim_ticks=0
+fg_ticks=0
+sim_reqs=0
+fg_reqs=0
 for _ in $(seq 1 "$rounds"); do
-    d=$(run direct "$sim")
-    p=$(run floodgate "$fg")
+    t0=$(cpu_ticks "$sim_pid")
+    read -r d n < <(run direct "$sim")
+    sim_ticks=$((sim_ticks + $(cpu_ticks "$sim_pid") - t0))
+    sim_reqs=$((sim_reqs + n))
+    t0=$(cpu_ticks "$fg_pid")
+    read -r p n < <(run floodgate "$fg")
+    fg_ticks=$((fg_ticks + $(cpu_ticks "$fg_pid") - t0))
+    fg_reqs=$((fg_reqs + n))
     direct_sum=$(echo "$direct_sum + $d" | bc -l)
     proxy_sum=$(echo "$proxy_sum + $p" | bc -l)
 done
-printf 'direct    %10.0f req/s\nfloodgate %10.0f req/s\nratio     %10.2f\n' \
-    "$(echo "$direct_sum / $rounds" | bc -l)" "$(echo "$proxy_sum / $rounds" | bc -l)" \
-    "$(echo "$proxy_sum / $direct_sum" | bc -l)"
+# CPU per request is the steadier number on a shared machine: throughput
+# also depends on what else the cores run.
+printf 'direct    %10.0f req/s  (apisim   %5.1f us CPU per request)\n' \
+    "$(echo "$direct_sum / $rounds" | bc -l)" \
+    "$(echo "$sim_ticks * 1000000 / $hz / $sim_reqs" | bc -l)"
+printf 'floodgate %10.0f req/s  (floodgate %5.1f us CPU per request)\n' \
+    "$(echo "$proxy_sum / $rounds" | bc -l)" \
+    "$(echo "$fg_ticks * 1000000 / $hz / $fg_reqs" | bc -l)"
+printf 'ratio     %10.2f\n' "$(echo "$proxy_sum / $direct_sum" | bc -l)"
 if grep -qiE "error|warn" "$tmp/floodgate.log"; then
     echo "floodgate log:" >&2
     tail -5 "$tmp/floodgate.log" >&2

@@ -336,23 +336,33 @@ test_pipelined_requests_are_answered_in_order(void **state)
 {
     struct it_conn *c = connect_as("admin");
     struct it_resp r;
-    int i;
+    int i, round;
 
     (void)state;
-    assert_int_equal(it_sendf(c,
-                              "GET /echo?n=1 HTTP/1.1\r\nHost: k\r\n\r\n"
-                              "GET /echo?n=2 HTTP/1.1\r\nHost: k\r\n\r\n"
-                              "POST /echo?n=3 HTTP/1.1\r\nHost: k\r\nContent-Length: 4\r\n\r\nbody"
-                              "GET /echo?n=4 HTTP/1.1\r\nHost: k\r\n\r\n"),
-                     0);
-    for (i = 1; i <= 4; i++) {
-        char want[32];
+    /* One TLS record holding four requests, then four records sent back
+     * to back (OpenSSL's read-ahead takes them in one read). */
+    for (round = 0; round < 2; round++) {
+        if (round == 0) {
+            assert_int_equal(
+                it_sendf(c, "GET /echo?n=1 HTTP/1.1\r\nHost: k\r\n\r\n"
+                            "GET /echo?n=2 HTTP/1.1\r\nHost: k\r\n\r\n"
+                            "POST /echo?n=3 HTTP/1.1\r\nHost: k\r\nContent-Length: 4\r\n\r\nbody"
+                            "GET /echo?n=4 HTTP/1.1\r\nHost: k\r\n\r\n"),
+                0);
+        } else {
+            for (i = 1; i <= 4; i++) {
+                assert_int_equal(it_sendf(c, "GET /echo?n=%d HTTP/1.1\r\nHost: k\r\n\r\n", i), 0);
+            }
+        }
+        for (i = 1; i <= 4; i++) {
+            char want[32];
 
-        snprintf(want, sizeof(want), "/echo?n=%d HTTP/1.1", i);
-        assert_int_equal(it_recv(c, "GET", &r, 1 << 16, 5000), 0);
-        assert_int_equal(r.status, 200);
-        assert_non_null(strstr(r.body, want));
-        it_resp_free(&r);
+            snprintf(want, sizeof(want), "/echo?n=%d HTTP/1.1", i);
+            assert_int_equal(it_recv(c, "GET", &r, 1 << 16, 5000), 0);
+            assert_int_equal(r.status, 200);
+            assert_non_null(strstr(r.body, want));
+            it_resp_free(&r);
+        }
     }
     it_close(c);
 }
