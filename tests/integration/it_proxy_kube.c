@@ -23,8 +23,10 @@
 
 /* The RSS floodgate may gain while a 10 MiB response streams to a reader
  * taking about 5 s: its buffers are bounded at 64 KiB per direction, so
- * anything near the response size means it is buffering the body. */
-#define RSS_BOUND_KIB 2048
+ * anything near the response size means it is buffering the body.
+ * Measured: +48 KiB; under ASan (quarantine off) +1 to +2 MiB, its
+ * allocator keeping more per thread. */
+#define RSS_BOUND_KIB 4096
 
 #define LIMITS                                                                                     \
     "\"classes\": [{\"name\": \"exempt\", \"mode\": \"exempt\", \"distinguisher\": \"none\"},"     \
