@@ -26,7 +26,7 @@ static char pki[1024];
 static struct px_jwt_keys *jwt;
 static struct bn_sim_auth *auth;
 static struct bn_sim_peer peer_none, peer_admin, peer_proxy, peer_rogue, peer_node;
-static char *good_token, *expired_token, *none_token, *hs_token;
+static char *good_token, *expired_token, *none_token, *hs_token, *wrong_key_token, *wrong_iss_token;
 
 static const char *
 path(const char *file)
@@ -113,10 +113,16 @@ setup(void **state)
     good_token = mint_token("RS256", NULL, payload, path("sa.key"));
     none_token = mint_token("none", NULL, payload, path("sa.key"));
     hs_token = mint_token("HS256", NULL, payload, path("sa.pub"));
+    /* only sa.pub is trusted: the P-256 service-account key is a wrong key */
+    wrong_key_token = mint_token("ES256", NULL, payload, path("sa-ec.key"));
+    mint_bound_payload(payload, sizeof(payload), "https://other.example", ISS, NOW, NOW + 3600,
+                       "monitoring", "node-agent", "node-7");
+    wrong_iss_token = mint_token("RS256", NULL, payload, path("sa.key"));
     mint_bound_payload(payload, sizeof(payload), ISS, ISS, NOW - 7200, NOW - 3600, "monitoring",
                        "node-agent", "node-7");
     expired_token = mint_token("RS256", NULL, payload, path("sa.key"));
-    return good_token != NULL && expired_token != NULL && none_token != NULL && hs_token != NULL
+    return good_token != NULL && expired_token != NULL && none_token != NULL && hs_token != NULL &&
+                   wrong_key_token != NULL && wrong_iss_token != NULL
                ? 0
                : -1;
 }
@@ -131,6 +137,8 @@ teardown(void **state)
     free(expired_token);
     free(none_token);
     free(hs_token);
+    free(wrong_key_token);
+    free(wrong_iss_token);
     return 0;
 }
 
@@ -396,7 +404,8 @@ test_token_yields_service_account_groups_and_extras(void **state)
 static void
 test_bad_tokens_are_unauthorized_never_anonymous(void **state)
 {
-    const char *bad[] = {expired_token, none_token, hs_token, "not-a-jwt", "a.b.c"};
+    const char *bad[] = {expired_token,   none_token,  hs_token, wrong_key_token,
+                         wrong_iss_token, "not-a-jwt", "a.b.c"};
     size_t i;
 
     (void)state;
