@@ -350,7 +350,9 @@ worker_main(void *arg)
 {
     struct px_worker *w = arg;
 
-    event_base_dispatch(w->base);
+    /* A worker fed by handoffs has no socket of its own to wait on: its
+     * loop runs until px_worker_drain breaks it, not until it is empty. */
+    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     atomic_store(&w->finished, true);
     return NULL;
 }

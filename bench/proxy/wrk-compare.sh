@@ -10,7 +10,8 @@
 #
 # Environment: DURATION (10s), CONNS (50), THREADS (wrk threads, 1),
 # WORKERS (floodgate workers, 1), ACCEPT (reuseport | handoff), ROUNDS (1:
-# direct then proxied; more alternate them), AUTH (token | anonymous:
+# direct then proxied; more alternate them), CLOSE (1: a new TLS connection
+# per request, where the accept mode matters), AUTH (token | anonymous:
 # anonymous GETs /version, as RBAC lets it), URL_PATH
 # (/api/v1/namespaces/default, or /version when anonymous).
 set -euo pipefail
@@ -102,6 +103,9 @@ if [ "$auth" = anonymous ]; then
     : >"$tmp/auth.lua"
 else
     echo "wrk.headers[\"Authorization\"] = \"Bearer $hdr.$claims.$sig\"" >"$tmp/auth.lua"
+fi
+if [ -n "${CLOSE:-}" ]; then
+    echo 'wrk.headers["Connection"] = "close"' >>"$tmp/auth.lua"
 fi
 
 check() { # check HOST:PORT: one request must succeed

@@ -30,6 +30,7 @@ struct it_px {
     char addr[128]; /* floodgate's listen address */
     char ca[700];
     pid_t pid;
+    const char *args[6]; /* more floodgate arguments, NULL-terminated */
 };
 
 static inline uint64_t
@@ -106,7 +107,8 @@ static inline int
 it_px_start_env(struct it_px *p, const char *tag, char *const env[])
 {
     char cfg[700], ready[700], log[700];
-    char *argv[10];
+    char *argv[16];
+    size_t i;
 
     snprintf(cfg, sizeof(cfg), "%s/floodgate.json", p->dir);
     snprintf(ready, sizeof(ready), "%s/floodgate-%s.ready", p->dir, tag);
@@ -119,7 +121,10 @@ it_px_start_env(struct it_px *p, const char *tag, char *const env[])
     argv[5] = ready;
     argv[6] = (char *)"--drain-timeout"; /* bounds a stop that waits for requests */
     argv[7] = (char *)"3s";
-    argv[8] = NULL;
+    for (i = 0; i < 6 && p->args[i] != NULL; i++) {
+        argv[8 + i] = (char *)p->args[i];
+    }
+    argv[8 + i] = NULL;
     p->pid = it_spawn(argv, env, log);
     if (p->pid <= 0 || it_wait_ready(ready, "listen", p->addr, sizeof(p->addr), 10000) != 0) {
         return -1;

@@ -498,6 +498,33 @@ test_silent_apiserver_gets_504_after_request_timeout(void **state)
 }
 
 static void
+test_workers_fed_by_handoff_serve_their_connections(void **state)
+{
+    struct it_px two = px;
+    int i;
+
+    (void)state;
+    two.args[0] = "--workers";
+    two.args[1] = "2";
+    two.args[2] = "--accept";
+    two.args[3] = "handoff";
+    two.args[4] = NULL;
+    assert_int_equal(it_px_start(&two, "handoff"), 0);
+    /* Round robin: every other connection is worker 1's. */
+    for (i = 0; i < 4; i++) {
+        struct it_resp r;
+
+        assert_int_equal(it_request(two.addr, two.ca, it_px_file(&two, "admin", "crt"),
+                                    it_px_file(&two, "admin", "key"), "GET", "/version", NULL, NULL,
+                                    &r),
+                         0);
+        assert_int_equal(r.status, 200);
+        it_resp_free(&r);
+    }
+    it_px_stop(&two);
+}
+
+static void
 test_sigterm_finishes_requests_in_flight_and_ends_watches_cleanly(void **state)
 {
     struct it_conn *slow = connect_as("admin"), *watch = connect_as("admin");
@@ -550,6 +577,7 @@ main(void)
         cmocka_unit_test(test_watch_cut_mid_event_closes_and_is_released),
         cmocka_unit_test(test_watch_over_cap_is_rejected_and_released_when_the_client_leaves),
         cmocka_unit_test(test_silent_apiserver_gets_504_after_request_timeout),
+        cmocka_unit_test(test_workers_fed_by_handoff_serve_their_connections),
         cmocka_unit_test(test_sigterm_finishes_requests_in_flight_and_ends_watches_cleanly),
     };
 
