@@ -144,6 +144,8 @@ cmd_kubeconfig() {
     [ -n "$server" ] && [ -n "$user" ] || die "kubeconfig: --server and --user are required"
     local file=${user//[^A-Za-z0-9._-]/_}
     [ -r "$dir/$file.crt" ] || die "$dir/$file.crt not found (make it with: pki.sh client $user ...)"
+    # kubectl resolves relative paths against the kubeconfig's directory.
+    dir=$(cd "$dir" && pwd)
     out=${out:-$dir/$file.kubeconfig}
     [ -e "$out" ] && [ "$force" -eq 0 ] && die "$out exists; refusing to overwrite without --force"
     cat >"$out" <<EOF

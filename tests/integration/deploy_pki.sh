@@ -68,6 +68,13 @@ grep -q "refusing to overwrite without --force" "$tmp/out" || fail "partial: $(c
 "$pki" --dir "$dir" --force serving >/dev/null
 [ "$(sha256sum "$dir/floodgate.crt")" != "$sum" ] || fail "--force did not renew"
 
+# A kubeconfig written with a relative --dir names its files absolutely:
+# kubectl would resolve them against the kubeconfig's own directory.
+(cd "$tmp" && "$pki" --dir pki kubeconfig --server https://127.0.0.1:1 --user breakglass \
+    --out "$tmp/rel.kubeconfig" >/dev/null)
+grep -q "client-certificate: $dir/breakglass.crt\$" "$tmp/rel.kubeconfig" ||
+    fail "relative --dir: $(grep client-certificate "$tmp/rel.kubeconfig")"
+
 # floodgate runs with what pki.sh made, in front of the simulator, and a
 # kubeconfig pki.sh wrote works through it.
 cp "$tmp/src/apiserver.crt" "$tmp/src/apiserver.key" "$tmp/src/sa.pub" "$dir/"
