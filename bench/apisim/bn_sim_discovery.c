@@ -1,6 +1,7 @@
 /* Discovery documents: see bn_sim_discovery.h. */
 #include "bn_sim_discovery.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,10 @@
 
 #include "bn_sim_resource.h"
 
-#define NDOCS 8
+/* /version, /api, /api/v1, /apis, and two per group (the group and its
+ * version); the core group is not among BN_SIM_GROUPS. */
+#define BN_SIM_GROUPS 4
+#define NDOCS         (4 + 2 * BN_SIM_GROUPS)
 
 struct doc {
     char *path;
@@ -129,24 +133,40 @@ bn_sim_discovery_new(const char *server_address)
                   "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0", "serverAddress",
                   server_address));
     add(d, "/api/v1", resource_list("", "v1"));
-    add(d, "/apis",
-        json_pack("{s:s,s:s,s:[o,o]}", "kind", "APIGroupList", "apiVersion", "v1", "groups",
-                  group("coordination.k8s.io"), group("authentication.k8s.io")));
-    g = group("coordination.k8s.io");
-    json_object_set_new(g, "kind", json_string("APIGroup"));
-    json_object_set_new(g, "apiVersion", json_string("v1"));
-    add(d, "/apis/coordination.k8s.io", g);
-    add(d, "/apis/coordination.k8s.io/v1",
-        resource_list("coordination.k8s.io", "coordination.k8s.io/v1"));
-    g = group("authentication.k8s.io");
-    json_object_set_new(g, "kind", json_string("APIGroup"));
-    json_object_set_new(g, "apiVersion", json_string("v1"));
-    add(d, "/apis/authentication.k8s.io", g);
-    add(d, "/apis/authentication.k8s.io/v1",
-        json_pack("{s:s,s:s,s:[{s:s,s:s,s:b,s:s,s:[s]}]}", "kind", "APIResourceList",
-                  "groupVersion", "authentication.k8s.io/v1", "resources", "name",
-                  "selfsubjectreviews", "singularName", "selfsubjectreview", "namespaced", 0,
-                  "kind", "SelfSubjectReview", "verbs", "create"));
+    {
+        /* The groups come from the resource table; authentication.k8s.io
+         * serves only selfsubjectreviews, which the store does not hold. */
+        static const char *const groups[BN_SIM_GROUPS] = {"apps", "policy", "coordination.k8s.io",
+                                                          "authentication.k8s.io"};
+        json_t *list = json_array();
+        size_t i;
+
+        for (i = 0; i < BN_SIM_GROUPS; i++) {
+            json_array_append_new(list, group(groups[i]));
+        }
+        add(d, "/apis",
+            json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", list));
+        for (i = 0; i < BN_SIM_GROUPS; i++) {
+            char path[128], gv[128];
+
+            g = group(groups[i]);
+            json_object_set_new(g, "kind", json_string("APIGroup"));
+            json_object_set_new(g, "apiVersion", json_string("v1"));
+            snprintf(path, sizeof(path), "/apis/%s", groups[i]);
+            add(d, path, g);
+            snprintf(path, sizeof(path), "/apis/%s/v1", groups[i]);
+            snprintf(gv, sizeof(gv), "%s/v1", groups[i]);
+            if (strcmp(groups[i], "authentication.k8s.io") == 0) {
+                add(d, path,
+                    json_pack("{s:s,s:s,s:[{s:s,s:s,s:b,s:s,s:[s]}]}", "kind", "APIResourceList",
+                              "groupVersion", gv, "resources", "name", "selfsubjectreviews",
+                              "singularName", "selfsubjectreview", "namespaced", 0, "kind",
+                              "SelfSubjectReview", "verbs", "create"));
+            } else {
+                add(d, path, resource_list(groups[i], gv));
+            }
+        }
+    }
     if (d->n != NDOCS) {
         bn_sim_discovery_free(d);
         return NULL;

@@ -94,7 +94,9 @@ bn_sim_metrics_render(const struct bn_sim_metrics *m, const struct bn_sim_gauges
 {
     static const char *const term[BN_SIM_TERM_COUNT] = {"slow", "timeout", "client"};
     static const char *const res[BN_SIM_RES_COUNT] = {
-        "namespaces", "nodes", "pods", "services", "endpoints", "configmaps", "leases"};
+        "namespaces", "nodes",       "pods",
+        "services",   "endpoints",   "configmaps",
+        "leases",     "deployments", "poddisruptionbudgets"};
     int i;
 
     render_requests(m, out);

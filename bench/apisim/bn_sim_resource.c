@@ -78,6 +78,28 @@ static const struct bn_sim_resdef defs[BN_SIM_RES_COUNT] = {
                            true,
                            {NULL},
                            {NULL}},
+    /* Stored as they come, so that workloads and manifests can be created
+     * and client-side tools can map their kinds; nothing reconciles them. */
+    [BN_SIM_RES_DEPLOYMENTS] = {"deployments",
+                                "deployment",
+                                "Deployment",
+                                "DeploymentList",
+                                "apps",
+                                "v1",
+                                "apps/v1",
+                                true,
+                                {"deploy", NULL},
+                                {NULL}},
+    [BN_SIM_RES_PODDISRUPTIONBUDGETS] = {"poddisruptionbudgets",
+                                         "poddisruptionbudget",
+                                         "PodDisruptionBudget",
+                                         "PodDisruptionBudgetList",
+                                         "policy",
+                                         "v1",
+                                         "policy/v1",
+                                         true,
+                                         {"pdb", NULL},
+                                         {NULL}},
 };
 
 const struct bn_sim_resdef *

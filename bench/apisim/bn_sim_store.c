@@ -35,6 +35,8 @@ bn_sim_res_qualified(enum bn_sim_res r)
         [BN_SIM_RES_ENDPOINTS] = "endpoints",
         [BN_SIM_RES_CONFIGMAPS] = "configmaps",
         [BN_SIM_RES_LEASES] = "leases.coordination.k8s.io",
+        [BN_SIM_RES_DEPLOYMENTS] = "deployments.apps",
+        [BN_SIM_RES_PODDISRUPTIONBUDGETS] = "poddisruptionbudgets.policy",
     };
 
     return names[r];
