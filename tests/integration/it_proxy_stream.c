@@ -26,8 +26,11 @@ static pid_t upstream_pid;
 #define LIMITS                                                                                     \
     "\"classes\": [{\"name\": \"exempt\", \"mode\": \"exempt\", \"distinguisher\": \"none\"},"     \
     " {\"name\": \"users\", \"distinguisher\": \"user\", \"rate\": \"100/s\", \"burst\": 100,"     \
-    " \"max_watches_per_key\": 1}],"                                                               \
+    " \"max_watches_per_key\": 1},"                                                                \
+    " {\"name\": \"patient\", \"distinguisher\": \"user\", \"rate\": \"2/s\", \"burst\": 1,"       \
+    " \"max_wait\": \"2s\"}],"                                                                     \
     " \"rules\": [{\"class\": \"exempt\", \"groups\": [\"system:masters\"]},"                      \
+    " {\"class\": \"patient\", \"users\": [\"system:kube-controller-manager\"]},"                  \
     " {\"class\": \"users\"}]"
 
 /* --- the scripted apiserver --- */
@@ -498,6 +501,30 @@ test_silent_apiserver_gets_504_after_request_timeout(void **state)
 }
 
 static void
+test_a_request_over_budget_within_max_wait_is_delayed_then_forwarded(void **state)
+{
+    struct it_conn *c = connect_as("system_kube-controller-manager");
+    uint64_t t0;
+    int i;
+
+    (void)state;
+    /* 2/s, burst 1, max_wait 2s: the first goes at once, the next two wait
+     * about 500 ms each for a token instead of getting 429. */
+    t0 = it_px_now_ms();
+    for (i = 0; i < 3; i++) {
+        struct it_resp r;
+
+        assert_int_equal(it_sendf(c, "GET /version HTTP/1.1\r\nHost: k\r\n\r\n"), 0);
+        assert_int_equal(it_recv(c, "GET", &r, 1024, 5000), 0);
+        assert_int_equal(r.status, 200);
+        it_resp_free(&r);
+    }
+    assert_true(it_px_now_ms() - t0 >= 800);
+    assert_true(it_px_now_ms() - t0 < 3000);
+    it_close(c);
+}
+
+static void
 test_workers_fed_by_handoff_serve_their_connections(void **state)
 {
     struct it_px two = px;
@@ -577,6 +604,7 @@ main(void)
         cmocka_unit_test(test_watch_cut_mid_event_closes_and_is_released),
         cmocka_unit_test(test_watch_over_cap_is_rejected_and_released_when_the_client_leaves),
         cmocka_unit_test(test_silent_apiserver_gets_504_after_request_timeout),
+        cmocka_unit_test(test_a_request_over_budget_within_max_wait_is_delayed_then_forwarded),
         cmocka_unit_test(test_workers_fed_by_handoff_serve_their_connections),
         cmocka_unit_test(test_sigterm_finishes_requests_in_flight_and_ends_watches_cleanly),
     };
