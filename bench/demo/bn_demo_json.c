@@ -74,9 +74,9 @@ bn_demo_json(const char *path, json_t *info, const struct bn_demo_run *d,
         goto out;
     }
     for (i = 0; i < BN_DEMO_NCHECKS; i++) {
-        json_object_set_new(
-            cs, checks[i].name,
-            json_pack("{s:b, s:s}", "pass", checks[i].pass, "detail", checks[i].detail));
+        json_object_set_new(cs, checks[i].name,
+                            json_pack("{s:b, s:b, s:s}", "pass", checks[i].pass, "waived",
+                                      checks[i].waived, "detail", checks[i].detail));
     }
     json_object_set_new(runs, "direct", run_json(d));
     json_object_set_new(runs, "floodgate", run_json(f));

@@ -210,8 +210,35 @@ test_table_names_both_runs_and_every_check(void **state)
     assert_non_null(strstr(buf, "through floodgate"));
     assert_non_null(strstr(buf, "critical p99 / calm p99"));
     assert_non_null(strstr(buf, "250.0x (calm 20ms)"));
-    assert_non_null(strstr(buf, "[FAIL] floodgate: critical p99 5.00x"));
-    assert_non_null(strstr(buf, "[ok]   direct"));
+    assert_non_null(strstr(buf, "[FAIL]   floodgate: critical p99 5.00x"));
+    assert_non_null(strstr(buf, "[ok]     direct"));
+    free(buf);
+    free(d);
+    free(f);
+}
+
+static void
+test_a_waived_check_is_shown_and_not_enforced(void **state)
+{
+    struct bn_demo_run *d = calloc(1, sizeof(*d)), *f = calloc(1, sizeof(*f));
+    struct bn_demo_check c[BN_DEMO_NCHECKS];
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+
+    (void)state;
+    assert_non_null(out);
+    good_runs(d, f);
+    f->p99_ms = 100;
+    bn_demo_checks(d, f, c);
+    assert_false(c[BN_DEMO_CHECK_CRITICAL_P99].waived);
+    assert_int_equal(bn_demo_waive(c, "floodgate_critical_p99_within_calm"), 0);
+    assert_int_equal(bn_demo_waive(c, "no_such_check"), -1);
+    assert_true(c[BN_DEMO_CHECK_CRITICAL_P99].waived);
+    assert_false(c[BN_DEMO_CHECK_CRITICAL_P99].pass);
+    bn_demo_table(out, d, f, c);
+    fclose(out);
+    assert_non_null(strstr(buf, "[waived] floodgate: critical p99 5.00x"));
     free(buf);
     free(d);
     free(f);
@@ -223,6 +250,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checks_follow_the_issue),
         cmocka_unit_test(test_table_names_both_runs_and_every_check),
+        cmocka_unit_test(test_a_waived_check_is_shown_and_not_enforced),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
