@@ -62,6 +62,7 @@ struct cf_auth {
     char *audiences[CF_MAX_KEYS]; /* accepted "aud" values; none = any */
     size_t naudiences;
     enum cf_unverified unverified; /* default hash */
+    bool anonymous; /* serve requests without credentials (kube's --anonymous-auth), default true */
 };
 
 struct cf_admin {

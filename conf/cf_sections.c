@@ -78,6 +78,7 @@ static const struct cf_key auth_keys[] = {
     KEY(cf_auth, "keys", CF_T_CUSTOM, keys, 0, 0, NULL),
     KEY(cf_auth, "audiences", CF_T_CUSTOM, audiences, 0, 0, NULL),
     KEY(cf_auth, "unverified", CF_T_ENUM, unverified, 0, 0, unverified_names),
+    KEY(cf_auth, "anonymous", CF_T_BOOL, anonymous, 0, 0, NULL),
 };
 
 static const struct cf_key admin_keys[] = {
@@ -358,6 +359,7 @@ static int
 read_auth(struct cf_ctx *x, const json_t *v, struct cf_auth *a)
 {
     a->unverified = CF_UNVERIFIED_HASH;
+    a->anonymous = true;
     if (v == NULL) {
         return 0;
     }

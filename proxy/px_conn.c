@@ -456,8 +456,7 @@ on_head(struct px_conn *c, uint64_t now)
         alen = f->value_len;
     }
     if (px_identity_resolve(w->ids, bufferevent_openssl_get_ssl(c->bev), authz, alen,
-                            cf->auth.unverified == CF_UNVERIFIED_REJECT, px_wall_s(),
-                            &w->who) != PX_AUTH_OK) {
+                            px_identity_flags(&cf->auth), px_wall_s(), &w->who) != PX_AUTH_OK) {
         px_conn_fail(c, 401, w->who.why != NULL ? w->who.why : "Unauthorized", now);
         return;
     }

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "cf.h"
 #include "px_jwt.h"
 #include "px_tls.h"
 
@@ -321,9 +322,16 @@ from_ssl(SSL *ssl, struct px_who *who)
     return 1;
 }
 
+unsigned
+px_identity_flags(const struct cf_auth *a)
+{
+    return (a->unverified == CF_UNVERIFIED_REJECT ? PX_AUTH_REJECT_UNVERIFIED : 0u) |
+           (a->anonymous ? 0u : PX_AUTH_REJECT_ANONYMOUS);
+}
+
 enum px_auth
 px_identity_resolve(struct px_idcache *c, SSL *ssl, const char *authz, size_t authz_len,
-                    bool reject_unverified, int64_t now_s, struct px_who *who)
+                    unsigned flags, int64_t now_s, struct px_who *who)
 {
     uint8_t key[32];
     const char *token = authz;
@@ -345,6 +353,10 @@ px_identity_resolve(struct px_idcache *c, SSL *ssl, const char *authz, size_t au
         }
     }
     if (authz == NULL) {
+        if ((flags & PX_AUTH_REJECT_ANONYMOUS) != 0) {
+            who->why = "Unauthorized";
+            return PX_AUTH_UNAUTHORIZED;
+        }
         lim_identity_anonymous(&who->id);
         if (!who->bad_cert) {
             /* As kube-aggregator does for the users it proxies: the
@@ -379,7 +391,7 @@ px_identity_resolve(struct px_idcache *c, SSL *ssl, const char *authz, size_t au
     } else {
         sha256(authz, authz_len, key);
     }
-    if (reject_unverified) {
+    if ((flags & PX_AUTH_REJECT_UNVERIFIED) != 0) {
         who->why = "Unauthorized";
         return PX_AUTH_UNAUTHORIZED;
     }

@@ -64,13 +64,27 @@ struct px_who {
     bool bad_cert;          /* a client certificate that did not verify */
 };
 
+/* How px_identity_resolve treats what it cannot prove. */
+enum {
+    /* auth.unverified "reject": a credential that cannot be verified gets
+     * 401, as kube-apiserver answers a bad token. */
+    PX_AUTH_REJECT_UNVERIFIED = 1u << 0,
+    /* auth.anonymous false (kube's --anonymous-auth=false): a request
+     * without credentials gets 401 instead of being asserted upstream as
+     * system:anonymous, which the apiserver would otherwise serve. */
+    PX_AUTH_REJECT_ANONYMOUS = 1u << 1,
+};
+
 /* Resolves the identity of a request on <ssl> (NULL: none) carrying
- * Authorization value <authz> (<authz_len> bytes, NULL when absent).
- * <reject_unverified>: auth.unverified is "reject", so a credential that
- * cannot be verified gets 401, as kube-apiserver answers a bad token. */
+ * Authorization value <authz> (<authz_len> bytes, NULL when absent), under
+ * <flags> (PX_AUTH_REJECT_*). */
 enum px_auth px_identity_resolve(struct px_idcache *c, SSL *ssl, const char *authz,
-                                 size_t authz_len, bool reject_unverified, int64_t now_s,
+                                 size_t authz_len, unsigned flags, int64_t now_s,
                                  struct px_who *who);
+
+/* The PX_AUTH_REJECT_* flags of <cf>'s auth section. */
+struct cf_auth;
+unsigned px_identity_flags(const struct cf_auth *a);
 
 /* The identity of a verified client certificate with subject <cn> and
  * organisations <orgs>: fills <who> (identity and assertion). 0, or -1

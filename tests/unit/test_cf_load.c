@@ -117,6 +117,7 @@ test_omitted_keys_take_the_documented_defaults(void **state)
     assert_int_equal(cf->auth.nkeys, 0);
     assert_int_equal(cf->auth.naudiences, 0);
     assert_int_equal(cf->auth.unverified, CF_UNVERIFIED_HASH);
+    assert_true(cf->auth.anonymous);
     assert_string_equal(cf->admin.address, "127.0.0.1:9444");
     assert_string_equal(cf->admin.socket, "");
     assert_string_equal(cf->admin.token_file, "");
@@ -157,7 +158,8 @@ test_every_key_is_read_into_its_field(void **state)
         "\"client_key\":\"${CFT}/srv.key\",\"connect_timeout\":\"1s\",\"request_timeout\":\"1h\","
         "\"pool_size\":0,\"health_path\":\"/livez\",\"health_interval\":\"500ms\"},"
         "\"auth\":{\"issuers\":[\"https://a\",\"https://b\"],\"keys\":[\"${CFT}/sa.pub\","
-        "\"${CFT}/sa-ec.pub\"],\"audiences\":[\"api\"],\"unverified\":\"reject\"},"
+        "\"${CFT}/sa-ec.pub\"],\"audiences\":[\"api\"],\"unverified\":\"reject\","
+        "\"anonymous\":false},"
         "\"admin\":{\"address\":\"\",\"socket\":\"/run/fg-admin.sock\","
         "\"token_file\":\"${CFT}/token\"},"
         "\"log\":{\"level\":\"debug\",\"format\":\"text\",\"reject_log_per_s\":0},"
@@ -207,6 +209,7 @@ test_every_key_is_read_into_its_field(void **state)
     assert_int_equal(cf->auth.nkeys, 2);
     assert_string_equal(cf->auth.audiences[0], "api");
     assert_int_equal(cf->auth.unverified, CF_UNVERIFIED_REJECT);
+    assert_false(cf->auth.anonymous);
     assert_string_equal(cf->admin.address, "");
     assert_string_equal(cf->admin.socket, "/run/fg-admin.sock");
     assert_int_equal(cf->log.level, CF_LOG_DEBUG);

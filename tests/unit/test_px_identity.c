@@ -49,7 +49,8 @@ fake_verify(void *arg, const char *token, size_t len, int64_t now_s, struct px_t
 static enum px_auth
 resolve(struct px_idcache *c, const char *authz, bool reject, int64_t now, struct px_who *who)
 {
-    return px_identity_resolve(c, NULL, authz, authz != NULL ? strlen(authz) : 0, reject, now, who);
+    return px_identity_resolve(c, NULL, authz, authz != NULL ? strlen(authz) : 0,
+                               reject ? PX_AUTH_REJECT_UNVERIFIED : 0u, now, who);
 }
 
 static void
@@ -95,6 +96,26 @@ test_no_credential_is_anonymous_asserted_as_such(void **state)
     assert_string_equal(who.assert.user, "system:anonymous");
     assert_int_equal(who.assert.ngroups, 1);
     assert_string_equal(who.assert.groups[0], "system:unauthenticated");
+    px_idcache_free(c);
+}
+
+/* auth.anonymous false mirrors kube's --anonymous-auth=false: floodgate
+ * answers 401 itself rather than assert system:anonymous, which the
+ * apiserver behind it would serve. A credential still goes through. */
+static void
+test_no_credential_is_refused_when_anonymous_is_off(void **state)
+{
+    struct px_idcache *c = px_idcache_new(4, NULL, NULL, 1);
+    struct px_who who;
+
+    (void)state;
+    assert_int_equal(px_identity_resolve(c, NULL, NULL, 0, PX_AUTH_REJECT_ANONYMOUS, 100, &who),
+                     PX_AUTH_UNAUTHORIZED);
+    assert_null(who.assert.user);
+    assert_int_equal(
+        px_identity_resolve(c, NULL, "Bearer abc", 10, PX_AUTH_REJECT_ANONYMOUS, 100, &who),
+        PX_AUTH_OK);
+    assert_int_equal(who.id.cred, LIM_CRED_UNVERIFIED);
     px_idcache_free(c);
 }
 
@@ -238,6 +259,7 @@ main(void)
         cmocka_unit_test(test_certificate_fields_become_user_and_groups),
         cmocka_unit_test(test_certificate_fields_that_cannot_be_asserted_are_refused),
         cmocka_unit_test(test_no_credential_is_anonymous_asserted_as_such),
+        cmocka_unit_test(test_no_credential_is_refused_when_anonymous_is_off),
         cmocka_unit_test(test_verified_token_is_cached_until_it_expires),
         cmocka_unit_test(test_unverifiable_token_is_keyed_by_its_hash_and_remembered),
         cmocka_unit_test(test_unverified_reject_mode_answers_401),
