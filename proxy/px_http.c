@@ -580,6 +580,11 @@ head_rules(struct px_http *h)
         hd->conn_close = true;
     }
     if (!req) {
+        /* RFC 9112 4: status-code is 3DIGIT; llhttp 8.1 also takes "20"
+         * and "0", which no client could read back once forwarded. */
+        if (h->parser.status_code < 100 || h->parser.status_code > 999) {
+            return fail_400(h, "invalid status code");
+        }
         hd->status = h->parser.status_code;
         hd->is_upgrade = hd->status == 101;
         return 0;

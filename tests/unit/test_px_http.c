@@ -466,6 +466,33 @@ test_response_cut_mid_chunk_is_an_error_and_not_at_a_boundary(void **state)
     px_http_pool_fini(&pool);
 }
 
+/* RFC 9112 4: status-code is 3DIGIT. llhttp 8.1 takes "20" or "0" as a
+ * status code; forwarded as such, the client would get a status line it
+ * cannot parse (found by fuzz_px_http_response). */
+static void
+test_response_status_code_of_fewer_than_three_digits_is_502(void **state)
+{
+    static const char *const bad[] = {
+        "HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\n{}",
+        "HTTP/1.1 0 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n",
+    };
+    static const struct px_http_limits resp = {64 * 1024, 0};
+    size_t i, split;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        for (split = 0; split <= strlen(bad[i]); split++) {
+            struct result r;
+
+            run_split(bad[i], strlen(bad[i]), split, true, &resp, &r);
+            if (r.status != 502 || r.nheads != 0) {
+                fail_msg("%s at %zu: status %d, heads %d", bad[i], split, r.status, r.nheads);
+            }
+        }
+    }
+}
+
 static void
 test_response_to_head_has_no_body(void **state)
 {
@@ -564,6 +591,7 @@ main(void)
         cmocka_unit_test(test_http10_request_closes_unless_keep_alive),
         cmocka_unit_test(test_responses_chunked_length_and_close_delimited),
         cmocka_unit_test(test_response_cut_mid_chunk_is_an_error_and_not_at_a_boundary),
+        cmocka_unit_test(test_response_status_code_of_fewer_than_three_digits_is_502),
         cmocka_unit_test(test_response_to_head_has_no_body),
         cmocka_unit_test(test_trailers_are_dropped_after_the_head_is_released_and_bounded),
         cmocka_unit_test(test_pool_recycles_heads_up_to_its_bound),
