@@ -571,6 +571,14 @@ head_rules(struct px_http *h)
     if (hd->chunked && hd->has_length) {
         return fail_400(h, "both Transfer-Encoding and Content-Length");
     }
+    /* The body is framed by llhttp's reading of these fields, the
+     * forwarded head by ours: they must agree. llhttp 8.1 does not take
+     * "chunked" followed by whitespace as chunked, for one, and would read
+     * such a response to the close under our "chunked". */
+    if (hd->chunked != ((h->parser.flags & F_CHUNKED) != 0) ||
+        hd->has_length != ((h->parser.flags & F_CONTENT_LENGTH) != 0)) {
+        return fail_400(h, "ambiguous message framing");
+    }
     if (hd->chunked && hd->http_minor == 0) {
         /* RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has
          * faulty framing. */

@@ -493,6 +493,48 @@ test_response_status_code_of_fewer_than_three_digits_is_502(void **state)
     }
 }
 
+/* "chunked" followed by a tab: floodgate trimmed the value and framed the
+ * message as chunked while llhttp 8.1 did not take it as chunked and read
+ * the body to the close, so a response's raw bytes reached the client
+ * under "Transfer-Encoding: chunked", framed by whatever the upstream put
+ * in them (found by fuzz_px_http_response). The two readings must agree
+ * or the message is refused. */
+static void
+test_framing_floodgate_and_llhttp_read_differently_is_refused(void **state)
+{
+    static const char *const resp[] = {
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n"
+        "0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\t\r\n\r\n0\r\n\r\n",
+    };
+    static const char *const req[] = {
+        REQ "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n",
+        REQ "Transfer-Encoding: chunked\t\t\r\n\r\n0\r\n\r\n",
+    };
+    static const struct px_http_limits lim = {64 * 1024, 0};
+    size_t i, split;
+
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        for (split = 0; split <= strlen(resp[i]); split++) {
+            struct result r;
+
+            run_split(resp[i], strlen(resp[i]), split, true, &lim, &r);
+            if (r.status != 502 || r.nheads != 0) {
+                fail_msg("response %zu at %zu: status %d, heads %d", i, split, r.status, r.nheads);
+            }
+        }
+        for (split = 0; split <= strlen(req[i]); split++) {
+            struct result r;
+
+            run_split(req[i], strlen(req[i]), split, false, &lim, &r);
+            if (r.status != 400 || r.nheads != 0) {
+                fail_msg("request %zu at %zu: status %d, heads %d", i, split, r.status, r.nheads);
+            }
+        }
+    }
+}
+
 static void
 test_response_to_head_has_no_body(void **state)
 {
@@ -592,6 +634,7 @@ main(void)
         cmocka_unit_test(test_responses_chunked_length_and_close_delimited),
         cmocka_unit_test(test_response_cut_mid_chunk_is_an_error_and_not_at_a_boundary),
         cmocka_unit_test(test_response_status_code_of_fewer_than_three_digits_is_502),
+        cmocka_unit_test(test_framing_floodgate_and_llhttp_read_differently_is_refused),
         cmocka_unit_test(test_response_to_head_has_no_body),
         cmocka_unit_test(test_trailers_are_dropped_after_the_head_is_released_and_bounded),
         cmocka_unit_test(test_pool_recycles_heads_up_to_its_bound),
