@@ -253,6 +253,9 @@ void px_conn_leave(struct px_conn *c);
 
 /* --- px_relay.c --- */
 extern const struct px_http_cbs px_relay_request_cbs;
+/* The response glue: re-frames what the apiserver sends into the client's
+ * output (also driven directly by tests/fuzz/fuzz_px_http_response.c). */
+extern const struct px_http_cbs px_relay_response_cbs;
 /* Admitted: get an upstream connection and send the request. */
 void px_relay_forward(struct px_conn *c, uint64_t now);
 /* upstream.request_timeout passed. */

@@ -173,7 +173,7 @@ resp_chunk_end(void *arg)
     return evbuffer_add(client_out(c), "\r\n", 2);
 }
 
-static const struct px_http_cbs resp_cbs = {resp_head, resp_body, resp_chunk, resp_chunk_end};
+const struct px_http_cbs px_relay_response_cbs = {resp_head, resp_body, resp_chunk, resp_chunk_end};
 
 /* The client reads slower than the apiserver sends: stop reading the
  * apiserver until the client's output drains to PX_LWM (on_write). */
@@ -484,7 +484,7 @@ start(struct px_conn *c, uint64_t now)
     struct evbuffer *out = bufferevent_get_output(up->bev);
     int rc;
 
-    px_http_init(&up->resp, false, &resp_cbs, c, &w->heads, &rl);
+    px_http_init(&up->resp, false, &px_relay_response_cbs, c, &w->heads, &rl);
     bufferevent_setcb(up->bev, up_read, up_write, up_event, c);
     bufferevent_setwatermark(up->bev, EV_WRITE, 0, 0);
     bufferevent_enable(up->bev, EV_WRITE);

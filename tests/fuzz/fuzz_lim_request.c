@@ -3,11 +3,7 @@
  * target). Checks that every parse either fails cleanly or yields strings
  * NUL-terminated inside the struct's buffer (or static literals), fields
  * consistent with kube's rules, and the same result from a dirty struct.
- * Build (not in CMake yet):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilimiter \
- *     tests/fuzz/fuzz_lim_request.c limiter/lim_request.c limiter/lim_url.c \
- *     limiter/lim_query.c limiter/lim_selector.c -o /tmp/fz
- *   /tmp/fz -max_total_time=60 tests/fuzz/corpus/lim_request */
+ * Built and run by tests/fuzz/run.sh (`make fuzz`). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
