@@ -135,13 +135,34 @@ with_values(const char *q, char *out, size_t len)
     return 0;
 }
 
-static void
-on_request(struct evhttp_request *req, void *arg)
+static enum evhttp_cmd_type
+method_of(const char *m)
 {
-    struct px_admin *a = arg;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    enum evhttp_cmd_type m = evhttp_request_get_command(req);
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    static const struct {
+        const char *name;
+        enum evhttp_cmd_type cmd;
+    } names[] = {{"GET", EVHTTP_REQ_GET},
+                 {"POST", EVHTTP_REQ_POST},
+                 {"DELETE", EVHTTP_REQ_DELETE},
+                 {"HEAD", EVHTTP_REQ_HEAD},
+                 {"PUT", EVHTTP_REQ_PUT}};
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(m, names[i].name) == 0) {
+            return names[i].cmd;
+        }
+    }
+    return EVHTTP_REQ_PATCH; /* no route takes it: "other" */
+}
+
+void
+px_admin_serve(struct px_state *st, const char *method, const char *uri_text, const char *authz,
+               const char *body, size_t body_len, const char *peer, struct px_admin_answer *ans)
+{
+    /* How evhttp parses a request's URI. */
+    struct evhttp_uri *uri = evhttp_uri_parse_with_flags(uri_text, EVHTTP_URI_NONCONFORMANT);
+    enum evhttp_cmd_type m = method_of(method);
     const char *q;
     struct areq r;
     char qbuf[ADMIN_MAX_QUERY];
@@ -150,34 +171,35 @@ on_request(struct evhttp_request *req, void *arg)
 
     memset(&r, 0, sizeof(r));
     TAILQ_INIT(&r.query);
-    r.st = a->st;
-    r.req = req;
+    r.st = st;
+    r.ans = ans;
+    ans->code = 500;
+    ans->type = "text/plain; charset=utf-8";
+    ans->authenticate = false;
     r.path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     if (r.path == NULL || r.path[0] == '\0') {
         r.path = "/";
     }
-    peer_of(req, r.peer, sizeof(r.peer));
-    if (!px_state_authorized(
-            a->st, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"))) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                          "Bearer realm=\"floodgate-admin\"");
-        px_log_event(a->st->log, PX_LOG_WARN, "admin request refused",
+    snprintf(r.peer, sizeof(r.peer), "%s", peer);
+    if (!px_state_authorized(st, authz)) {
+        ans->authenticate = true;
+        px_log_event(st->log, PX_LOG_WARN, "admin request refused",
                      (struct px_log_field[]){{"peer", r.peer, 0},
                                              {"method", method_name(m), 0},
                                              {"path", r.path, 0},
                                              {"reason", "missing or wrong bearer token", 0}},
                      4);
         px_admin_reply_error(&r, 401, "a bearer token is required (admin.token_file)");
-        return;
+        goto done;
     }
     q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
     if (q != NULL &&
         (with_values(q, qbuf, sizeof(qbuf)) != 0 || evhttp_parse_query_str(qbuf, &r.query) != 0)) {
         px_admin_reply_error(&r, 400, "malformed query string");
-        return;
+        goto done;
     }
-    r.body_len = evbuffer_get_length(in);
-    r.body = r.body_len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+    r.body_len = body != NULL ? body_len : 0;
+    r.body = body != NULL ? body : "";
     for (i = 0; i < px_admin_nroutes; i++) {
         if (!path_matches(&px_admin_routes[i], r.path)) {
             continue;
@@ -185,8 +207,7 @@ on_request(struct evhttp_request *req, void *arg)
         path_known = true;
         if (px_admin_routes[i].method == m) {
             px_admin_routes[i].fn(&r);
-            evhttp_clear_headers(&r.query);
-            return;
+            goto done;
         }
     }
     if (path_known) {
@@ -200,7 +221,39 @@ on_request(struct evhttp_request *req, void *arg)
         snprintf(msg, sizeof(msg), "%.120s: no such admin endpoint", r.path);
         px_admin_reply_error(&r, 404, msg);
     }
+done:
     evhttp_clear_headers(&r.query);
+    if (uri != NULL) {
+        evhttp_uri_free(uri);
+    }
+}
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+    struct px_admin *a = arg;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    size_t body_len = evbuffer_get_length(in);
+    struct px_admin_answer ans = {500, NULL, false, evbuffer_new()};
+    char peer[INET6_ADDRSTRLEN + 8];
+
+    if (ans.body == NULL) {
+        evhttp_send_error(req, 500, "out of memory");
+        return;
+    }
+    peer_of(req, peer, sizeof(peer));
+    px_admin_serve(a->st, method_name(evhttp_request_get_command(req)), evhttp_request_get_uri(req),
+                   evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
+                   body_len > 0 ? (const char *)evbuffer_pullup(in, -1) : NULL, body_len, peer,
+                   &ans);
+    if (ans.authenticate) {
+        evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"floodgate-admin\"");
+    }
+    evhttp_add_header(h, "Content-Type", ans.type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(req, ans.code, NULL, ans.body);
+    evbuffer_free(ans.body);
 }
 
 /* --- listeners --- */

@@ -9,8 +9,10 @@
 #ifndef PX_ADMIN_H
 #define PX_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+struct evbuffer;
 struct px_admin;
 struct px_state;
 
@@ -32,5 +34,22 @@ int px_admin_start(struct px_admin *a, char *err, size_t errlen);
 void px_admin_stop(struct px_admin *a);
 /* Stops it if running, closes the listeners (removing the socket file). */
 void px_admin_free(struct px_admin *a);
+
+/* The answer to one admin request. */
+struct px_admin_answer {
+    int code;
+    const char *type;      /* Content-Type, a static string */
+    bool authenticate;     /* answer with WWW-Authenticate: Bearer */
+    struct evbuffer *body; /* the caller's; filled */
+};
+
+/* Routes and handles one admin request without a connection: <method>
+ * ("GET"), <uri> as on the request line ("/debug/clients?top=5"), the
+ * Authorization value <authz> (NULL when absent), the body (<body> NULL,
+ * or <len> bytes), the client <peer> (for the log). The listener calls it
+ * for each request evhttp accepted (GET, POST, DELETE; head and body
+ * bounded); tests/fuzz/fuzz_px_admin.c calls it directly. */
+void px_admin_serve(struct px_state *st, const char *method, const char *uri, const char *authz,
+                    const char *body, size_t len, const char *peer, struct px_admin_answer *ans);
 
 #endif /* PX_ADMIN_H */

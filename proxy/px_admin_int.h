@@ -12,11 +12,12 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+struct px_admin_answer;
 struct px_state;
 
 struct areq {
     struct px_state *st;
-    struct evhttp_request *req;
+    struct px_admin_answer *ans; /* where the answer goes */
     const char *path;
     struct evkeyvalq query; /* decoded; a key may repeat */
     char peer[INET6_ADDRSTRLEN + 8];
@@ -24,9 +25,9 @@ struct areq {
     size_t body_len;
 };
 
-/* Sends <text> (<len> bytes) of Content-Type <type> with status <code>. */
+/* Answers <text> (<len> bytes) of Content-Type <type> with status <code>. */
 void px_admin_reply(struct areq *r, int code, const char *type, const char *text, size_t len);
-/* Sends <j> (consumed; NULL: a 500) indented, with a final newline. */
+/* Answers <j> (consumed; NULL: a 500) indented, with a final newline. */
 void px_admin_reply_json(struct areq *r, int code, json_t *j);
 /* {"error": <msg>}. */
 void px_admin_reply_error(struct areq *r, int code, const char *msg);

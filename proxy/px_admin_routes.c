@@ -1,6 +1,7 @@
 /* The admin endpoint's handlers: each builds its whole answer from the
  * process state and sends it at once (see px_admin.h for the endpoints,
  * proxy/ADMIN.md for their documents). */
+#include "px_admin.h"
 #include "px_admin_int.h"
 
 #include <errno.h>
@@ -28,18 +29,15 @@
 void
 px_admin_reply(struct areq *r, int code, const char *type, const char *text, size_t len)
 {
-    struct evbuffer *out = evbuffer_new();
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    struct evbuffer *out = r->ans->body;
 
-    evhttp_add_header(h, "Content-Type", type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    if (out == NULL || evbuffer_add(out, text, len) != 0) {
-        evbuffer_free(out);
-        evhttp_send_error(r->req, 500, "out of memory");
-        return;
+    evbuffer_drain(out, evbuffer_get_length(out));
+    r->ans->code = code;
+    r->ans->type = type;
+    if (evbuffer_add(out, text, len) != 0) {
+        r->ans->code = 500;
+        r->ans->type = "text/plain; charset=utf-8";
     }
-    evhttp_send_reply(r->req, code, NULL, out);
-    evbuffer_free(out);
 }
 
 void
@@ -49,7 +47,7 @@ px_admin_reply_json(struct areq *r, int code, json_t *j)
 
     json_decref(j);
     if (s == NULL) {
-        evhttp_send_error(r->req, 500, "out of memory");
+        px_admin_reply(r, 500, "text/plain; charset=utf-8", "out of memory\n", 14);
         return;
     }
     {
@@ -124,18 +122,12 @@ h_readyz(struct areq *r)
 static void
 h_metrics(struct areq *r)
 {
-    struct evbuffer *out = evbuffer_new();
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-
-    if (out == NULL || px_metrics_render(r->st, out) != 0) {
-        evbuffer_free(out);
+    if (px_metrics_render(r->st, r->ans->body) != 0) {
         px_admin_reply_error(r, 500, "out of memory");
         return;
     }
-    evhttp_add_header(h, "Content-Type", PX_METRICS_CONTENT_TYPE);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(r->req, 200, NULL, out);
-    evbuffer_free(out);
+    r->ans->code = 200;
+    r->ans->type = PX_METRICS_CONTENT_TYPE;
 }
 
 static void
