@@ -11,11 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "cf.h"
+#include "fuzz_pki.h"
 #include "lim_policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,57 +25,6 @@ static const char base_json[] =
     " \"limits\": {\"classes\": [{\"name\": \"a\", \"rate\": \"10/s\", \"burst\": 3}],"
     " \"rules\": [{\"class\": \"a\"}]}}";
 
-static void
-write_pem(const char *path, EVP_PKEY *pk, X509 *x, int pub)
-{
-    FILE *f = fopen(path, "w");
-    int ok;
-
-    if (f == NULL) {
-        abort();
-    }
-    ok = x != NULL ? PEM_write_X509(f, x)
-         : pub     ? PEM_write_PUBKEY(f, pk)
-                   : PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
-    if (ok != 1) {
-        abort();
-    }
-    fclose(f);
-}
-
-/* A self-signed P-256 certificate for "localhost": serving certificate,
- * its key, the client CA and a service-account key at once. */
-static void
-make_files(void)
-{
-    static char dir[] = "/tmp/fuzz-cf-XXXXXX";
-    EVP_PKEY *pk = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_NAME *name;
-
-    if (mkdtemp(dir) == NULL || chdir(dir) != 0 || pk == NULL || x == NULL) {
-        abort();
-    }
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365);
-    X509_set_pubkey(x, pk);
-    name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
-                               0);
-    X509_set_issuer_name(x, name);
-    if (X509_sign(x, pk, EVP_sha256()) == 0) {
-        abort();
-    }
-    write_pem("cert.pem", pk, x, 0);
-    write_pem("ca.pem", pk, x, 0);
-    write_pem("key.pem", pk, NULL, 0);
-    write_pem("sa.pub", pk, NULL, 1);
-    X509_free(x);
-    EVP_PKEY_free(pk);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -90,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t u32;
 
     if (!ready) {
-        make_files();
+        fuzz_pki();
         if (cf_load_string(base_json, "base.json", &prev, err, sizeof(err)) != 0) {
             fprintf(stderr, "base.json: %s\n", err);
             abort();
