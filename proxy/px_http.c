@@ -430,6 +430,8 @@ on_header_field(llhttp_t *p, const char *at, size_t n)
         return fail(h, h->parser.type == HTTP_REQUEST ? 431 : 502, "header field name too long");
     }
     f->name_len = (uint16_t)(f->name_len + n);
+    h->name_end = h->stream_off + (uint64_t)(at - h->feed_base) + n;
+    h->gap_lf = false;
     return append(h, at, n);
 }
 
@@ -446,6 +448,15 @@ on_header_value(llhttp_t *p, const char *at, size_t n)
     }
     f = &hd->fields[hd->nfields];
     if (h->field_state == FIELD_NAME) {
+        /* The first span of a value: a LF between the name and it is a
+         * fold after an empty first line ("X-A:" CRLF SP "v"), which
+         * llhttp 8.1 reports as a plain value. */
+        uint64_t from = h->name_end > h->stream_off ? h->name_end : h->stream_off;
+        const char *gap = h->feed_base + (from - h->stream_off);
+
+        if (h->gap_lf || (gap < at && memchr(gap, '\n', (size_t)(at - gap)) != NULL)) {
+            return fail_400(h, "obsolete line folding in header field");
+        }
         f->value_off = hd->len;
         h->field_state = FIELD_VALUE;
     }
@@ -771,6 +782,16 @@ px_http_feed(struct px_http *h, const char *data, size_t len, size_t *consumed)
     }
     if (used > len) {
         used = len;
+    }
+    if (h->phase == PX_HTTP_IN_HEAD && h->field_state == FIELD_NAME && !h->gap_lf) {
+        /* A name ended in this call and its value has not begun: remember
+         * a LF fed meanwhile for on_header_value. */
+        uint64_t from = h->name_end > h->stream_off ? h->name_end : h->stream_off;
+
+        if (from < h->stream_off + used && memchr(data + (from - h->stream_off), '\n',
+                                                  (size_t)(h->stream_off + used - from)) != NULL) {
+            h->gap_lf = true;
+        }
     }
     h->stream_off += used;
     h->feed_base = NULL;

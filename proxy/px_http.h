@@ -129,6 +129,8 @@ struct px_http {
     enum px_http_phase phase;
     uint64_t stream_off;   /* bytes fed since init */
     uint64_t value_end;    /* stream offset after the last header-value span */
+    uint64_t name_end;     /* stream offset after the last header-name span */
+    bool gap_lf;           /* a LF was fed after that name, before any value */
     uint64_t body_bytes;   /* decoded body bytes of this message */
     uint32_t head_bytes;   /* head bytes of this message so far */
     uint8_t field_state;   /* 0 none, 1 in name, 2 in value */
