@@ -7,9 +7,11 @@
 #ifndef IT_HARDEN_H
 #define IT_HARDEN_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "it_admin.h"
 #include "itlib.h"
@@ -70,6 +72,115 @@ it_h_wait_released(const struct it_fg *f, int timeout_ms)
         it_fg_sleep_ms(50);
     } while (it_fg_now_ms() < end);
     return held;
+}
+
+/* Starts floodgate on f->cfg with its admin listener, at most <nofile>
+ * open files (0: as inherited) and the extra arguments <extra>
+ * (NULL-terminated, may be NULL); waits for its ready file. */
+static inline int
+it_h_start(struct it_fg *f, const char *tag, int nofile, const char *const *extra)
+{
+    char ready[700], script[64];
+    char *argv[32];
+    int n = 0;
+
+    snprintf(ready, sizeof(ready), "%s/floodgate-%s.ready", f->dir, tag);
+    snprintf(f->log, sizeof(f->log), "%s/floodgate-%s.log", f->dir, tag);
+    unlink(ready);
+    if (nofile > 0) {
+        /* The shell lowers the limit, then becomes floodgate (same pid). */
+        snprintf(script, sizeof(script), "ulimit -n %d && exec \"$0\" \"$@\"", nofile);
+        argv[n++] = (char *)"/bin/sh";
+        argv[n++] = (char *)"-c";
+        argv[n++] = script;
+    }
+    argv[n++] = (char *)it_bin("floodgate");
+    argv[n++] = (char *)"run";
+    argv[n++] = (char *)"--config";
+    argv[n++] = f->cfg;
+    argv[n++] = (char *)"--ready-file";
+    argv[n++] = ready;
+    argv[n++] = (char *)"--admin-listen";
+    argv[n++] = (char *)"127.0.0.1:0";
+    while (extra != NULL && *extra != NULL && n < 30) {
+        argv[n++] = (char *)*extra++;
+    }
+    argv[n] = NULL;
+    f->pid = it_spawn(argv, NULL, f->log);
+    if (f->pid <= 0 || it_wait_ready(ready, "listen", f->addr, sizeof(f->addr), 10000) != 0 ||
+        it_wait_ready(ready, "admin", f->admin, sizeof(f->admin), 1000) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Replaces <from> by <to> in the configuration file f->cfg (once). */
+static inline int
+it_h_edit(const struct it_fg *f, const char *from, const char *to)
+{
+    static char buf[1 << 16];
+    FILE *in = fopen(f->cfg, "r"), *out;
+    size_t n;
+    char *p;
+
+    if (in == NULL) {
+        return -1;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, in);
+    fclose(in);
+    buf[n] = '\0';
+    p = strstr(buf, from);
+    out = p != NULL ? fopen(f->cfg, "w") : NULL;
+    if (out == NULL) {
+        return -1;
+    }
+    fprintf(out, "%.*s%s%s", (int)(p - buf), buf, to, p + strlen(from));
+    return fclose(out);
+}
+
+/* CPU time (user + system) <pid> used so far, in clock ticks; -1. */
+static inline long
+it_h_cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long ut = 0, st = 0;
+    FILE *in;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    in = fopen(path, "r");
+    if (in == NULL || fgets(buf, sizeof(buf), in) == NULL) {
+        if (in != NULL) {
+            fclose(in);
+        }
+        return -1;
+    }
+    fclose(in);
+    p = strrchr(buf, ')'); /* the name may hold spaces */
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) {
+        return -1;
+    }
+    return (long)(ut + st);
+}
+
+/* Whether <pid> is still running (not exited, not a zombie). */
+static inline int
+it_h_alive(pid_t pid)
+{
+    char path[64], buf[512], *p;
+    FILE *in;
+    int alive = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    in = fopen(path, "r");
+    if (in == NULL) {
+        return 0;
+    }
+    if (fgets(buf, sizeof(buf), in) != NULL && (p = strrchr(buf, ')')) != NULL) {
+        alive = p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+    }
+    fclose(in);
+    return alive;
 }
 
 #endif /* IT_HARDEN_H */
