@@ -45,6 +45,10 @@
 /* Response heads from the apiserver are small; this bounds them. */
 #define PX_MAX_RESPONSE_HEAD (64 * 1024)
 #define PX_HANDOFF_QUEUE     1024
+/* Out of file descriptors, a worker stops accepting for this long. */
+#define PX_ACCEPT_BACKOFF_MS 100
+/* ...after shedding at most this many connections of the backlog. */
+#define PX_ACCEPT_SHED_MAX 256
 
 enum px_conn_state {
     PX_CONN_HANDSHAKE = 0, /* TLS handshake (header_timeout) */
@@ -138,7 +142,10 @@ struct px_worker {
     _Atomic uint64_t grace_ns;
     struct event ev_cmd;
     struct event ev_drain;
-    struct event ev_accept; /* handoff queue has fds */
+    struct event ev_accept;   /* handoff queue has fds */
+    struct event ev_relisten; /* accepting again after running out of fds */
+    int spare_fd;             /* kept to shed connections when out of fds */
+    int64_t emfile_second;    /* out-of-fds logging, once a second */
     pthread_mutex_t hq_lock;
     struct px_handoff hq[PX_HANDOFF_QUEUE];
     unsigned hq_head, hq_len;

@@ -2,6 +2,7 @@
 #include "px_core.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,61 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     px_conn_accept(w, fd, sa, (socklen_t)len);
 }
 
+/* accept(2) failed with something other than a retriable error. Out of
+ * descriptors (EMFILE, ENFILE) the pending connections stay in the
+ * backlog and the listening socket stays readable: libevent would call
+ * accept again at once, forever, logging every failure. Instead the
+ * connections waiting are refused now (accepted with the spare
+ * descriptor and closed, so their clients learn at once), and accepting
+ * pauses for PX_ACCEPT_BACKOFF_MS: the connections already open keep
+ * being served, and new ones are accepted again once descriptors free. */
+static void
+on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct px_worker *w = arg;
+    int e = EVUTIL_SOCKET_ERROR(), n = 0;
+    struct timeval tv = {0, PX_ACCEPT_BACKOFF_MS * 1000};
+    int64_t now = px_wall_s();
+
+    if (e == EMFILE || e == ENFILE) {
+        if (w->spare_fd >= 0) {
+            close(w->spare_fd);
+            w->spare_fd = -1;
+        }
+        while (n < PX_ACCEPT_SHED_MAX) {
+            int fd = accept(evconnlistener_get_fd(l), NULL, NULL);
+
+            if (fd < 0) {
+                break;
+            }
+            close(fd);
+            n++;
+        }
+        px_stats_inc(&w->stats.conns_refused, (uint64_t)n);
+        w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    if (now != w->emfile_second) {
+        w->emfile_second = now;
+        px_logf(w->sh->log, PX_LOG_WARN,
+                "worker %u: accept: %s; %d connections refused, not accepting for %d ms", w->id,
+                strerror(e), n, PX_ACCEPT_BACKOFF_MS);
+    }
+    evconnlistener_disable(l);
+    evtimer_add(&w->ev_relisten, &tv);
+}
+
+static void
+on_relisten(evutil_socket_t fd, short what, void *arg)
+{
+    struct px_worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    if (w->listener != NULL) {
+        evconnlistener_enable(w->listener);
+    }
+}
+
 static void
 on_handoff(evutil_socket_t fd, short what, void *arg)
 {
@@ -225,6 +281,7 @@ start_drain(struct px_worker *w)
         evconnlistener_free(w->listener);
         w->listener = NULL;
     }
+    evtimer_del(&w->ev_relisten);
     px_pool_close_idle(w->pool);
     for (c = w->conns; c != NULL; c = next) {
         next = c->next;
@@ -286,6 +343,7 @@ px_worker_new(const struct px_worker_opts *o, char *err, size_t errlen)
     }
     w->id = o->id;
     w->sh = o->shared;
+    w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     w->cf = cf_ref(o->cf);
     w->rng = o->seed;
     w->peers = o->peers;
@@ -315,7 +373,9 @@ px_worker_new(const struct px_worker_opts *o, char *err, size_t errlen)
             close(o->listen_fd);
             goto fail;
         }
+        evconnlistener_set_error_cb(w->listener, on_accept_error);
     }
+    evtimer_assign(&w->ev_relisten, w->base, on_relisten, w);
     event_assign(&w->ev_cmd, w->base, -1, EV_PERSIST, on_cmd, w);
     event_add(&w->ev_cmd, NULL);
     event_assign(&w->ev_accept, w->base, -1, EV_PERSIST, on_handoff, w);
@@ -436,7 +496,11 @@ px_worker_free(struct px_worker *w)
         event_del(&w->ev_cmd);
         event_del(&w->ev_accept);
         event_del(&w->ev_drain);
+        event_del(&w->ev_relisten);
         event_base_free(w->base);
+    }
+    if (w->spare_fd >= 0) {
+        close(w->spare_fd);
     }
     px_http_pool_fini(&w->heads);
     cf_unref(atomic_exchange(&w->next_cf, NULL));
