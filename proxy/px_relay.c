@@ -124,6 +124,9 @@ resp_head(void *arg, struct px_http_head *h)
     }
     c->status = h->status;
     c->chunked_resp = h->chunked;
+    if (c->long_running) {
+        evtimer_del(&c->timer); /* streams for as long as it lasts */
+    }
     bodiless = c->is_head || h->status == 204 || h->status == 304 || h->status == 101;
     /* A body delimited by the close of the connection can only reach the
      * client the same way. */
@@ -502,12 +505,14 @@ start(struct px_conn *c, uint64_t now)
         c->fwd = NULL;
     }
     c->state = PX_CONN_FORWARD;
-    if (!c->long_running) {
+    /* request_timeout bounds a long-running request (watch, exec) until
+     * its response head, then resp_head lifts it: kube-apiserver answers
+     * a watch's head at once, and a silent one must not hold a seat and
+     * an open watch for as long as it stays silent. */
+    {
         uint64_t t = w->cf->upstream.request_timeout_ns, spent = now - c->start_ns;
 
         px_conn_arm(c, t > spent ? t - spent : 0);
-    } else {
-        evtimer_del(&c->timer);
     }
     if (c->expect_continue) {
         /* Expect was not forwarded: the client may send its body now. */
