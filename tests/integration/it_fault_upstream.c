@@ -144,7 +144,7 @@ test_apiserver_down_at_start_gets_503_then_is_served(void **state)
     snprintf(want, sizeof(want), "%s", fg.upstream);
     assert_int_equal(it_fg_sim(&fg, want, sim_args), 0);
     {
-        uint64_t end = it_fg_now_ms() + 10000;
+        uint64_t end = it_fg_now_ms() + 20000;
 
         do {
             st = get(&fg, "/api/v1/namespaces/default");
@@ -162,7 +162,10 @@ test_apiserver_killed_mid_watch_and_mid_list_ends_streams_and_releases(void **st
     char addr[128];
 
     (void)state;
-    w = open_as_alice(&fg, "/api/v1/pods?watch=1");
+    /* A watch with no initial state to stream (no pods in kube-public):
+     * what is buffered for a client that does not read would hold the
+     * watch open until it reads, as it should. */
+    w = open_as_alice(&fg, "/api/v1/namespaces/kube-public/pods?watch=1");
     assert_int_equal(it_recv(w, "GET", &rw, 1024, 5000), 0);
     assert_int_equal(rw.status, 200);
     /* A LIST of every pod (about 5 MB) that we read slowly: most of it is
@@ -177,11 +180,13 @@ test_apiserver_killed_mid_watch_and_mid_list_ends_streams_and_releases(void **st
     assert_int_equal(kill(fg.pid, SIGHUP), 0);
     /* The watch ends (a clean end of stream or a cut, then the close);
      * the LIST is cut: never a complete response. */
-    it_recv_body(w, &rw, 1 << 20, 5000);
-    assert_int_equal(it_wait_closed(w, 5000) || rw.complete, 1);
-    it_recv_body(l, &rl, 64 << 20, 10000);
+    it_recv_body(w, &rw, 1 << 20, 10000);
+    if (!rw.complete && it_wait_closed(w, 10000) != 1) {
+        fail_msg("the watch neither ended nor closed after the apiserver died");
+    }
+    it_recv_body(l, &rl, 64 << 20, 20000);
     assert_int_equal(rl.complete, 0);
-    assert_int_equal(it_wait_closed(l, 5000), 1);
+    assert_int_equal(it_wait_closed(l, 10000), 1);
     it_resp_free(&rw);
     it_resp_free(&rl);
     it_close(w);
@@ -191,13 +196,15 @@ test_apiserver_killed_mid_watch_and_mid_list_ends_streams_and_releases(void **st
     snprintf(addr, sizeof(addr), "%s", fg.upstream);
     assert_int_equal(it_fg_sim(&fg, addr, sim_args), 0);
     {
-        uint64_t end = it_fg_now_ms() + 10000;
+        uint64_t end = it_fg_now_ms() + 20000;
         int st;
 
         do {
             st = get(&fg, "/api/v1/namespaces/default");
         } while (st != 200 && it_fg_now_ms() < end && (it_fg_sleep_ms(100), 1));
-        assert_int_equal(st, 200);
+        if (st != 200) {
+            fail_msg("not served again after the apiserver came back: %d", st);
+        }
     }
     released();
 }
@@ -247,12 +254,14 @@ test_stalled_apiserver_times_out_and_releases(void **state)
     assert_true(counted_2xx(&fg) == ok_before); /* nothing succeeded meanwhile */
     assert_int_equal(kill(fg.sim, SIGCONT), 0);
     {
-        uint64_t end = it_fg_now_ms() + 10000;
+        uint64_t end = it_fg_now_ms() + 20000;
 
         do {
             st = get(&fg, "/api/v1/namespaces/default");
         } while (st != 200 && it_fg_now_ms() < end && (it_fg_sleep_ms(100), 1));
-        assert_int_equal(st, 200);
+        if (st != 200) {
+            fail_msg("not served again after the apiserver came back: %d", st);
+        }
     }
     released();
 }
