@@ -6,7 +6,7 @@
 # and exits non-zero when any target crashed, leaked or tripped UBSan.
 #
 #   FUZZ_SECONDS=60     seconds per target (default 60)
-#   FUZZ_RUNS=N         or: N executions per target instead of a time
+#   FUZZ_RUNS=N         also stop after N executions (whichever comes first)
 #   FUZZ_TARGETS="a b"  only these targets (names without fuzz_)
 #   FUZZ_JOBS=1         parallel fuzzing processes per target
 #   FUZZ_NICE=0         nice level (long runs: 19, to leave the CPU to others)
@@ -30,8 +30,10 @@ else
     targets=$(cd tests/fuzz && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')
 fi
 
+# Whichever bound comes first: FUZZ_RUNS=10000000 FUZZ_SECONDS=1800 is
+# "ten million executions or half an hour".
 limit=(-max_total_time="$seconds")
-[ -n "$runs" ] && limit=(-runs="$runs")
+[ -n "$runs" ] && limit+=(-runs="$runs")
 mkdir -p "$build/fuzz-out"
 failed=0
 summary=()
@@ -48,7 +50,7 @@ for t in $targets; do
     mkdir -p "$work" "$out"
     cp -n "$seeds"/* "$work"/ 2>/dev/null || true
     rm -f "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* "$out"/log
-    echo "== fuzz_$t (${runs:+$runs runs}${runs:-$seconds s})"
+    echo "== fuzz_$t (${runs:+$runs runs or }$seconds s)"
     rc=0
     # -jobs runs that many fuzzers, each logging to fuzz-<n>.log in the
     # current directory: run from the target's output directory.
