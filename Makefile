@@ -4,7 +4,6 @@
 
 SANITIZE ?=
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
-CTEST_ARGS ?=
 
 ifeq ($(SANITIZE),)
 BUILD_DIR ?= build
@@ -12,10 +11,14 @@ CMAKE_SAN :=
 else ifeq ($(SANITIZE),thread)
 BUILD_DIR ?= build-tsan
 CMAKE_SAN := -DFG_SANITIZE=thread
+# TSan: the unit tests and the data plane's integration tests (proxy,
+# attacks, faults), each floodgate with 4 workers (tests/CMakeLists.txt).
+CTEST_ARGS ?= -L 'unit|dataplane'
 else
 BUILD_DIR ?= build-san
 CMAKE_SAN := -DFG_SANITIZE=address,undefined
 endif
+CTEST_ARGS ?=
 
 BUILD_PKGS := cmake make gcc pkg-config libevent-dev libssl-dev libjansson-dev libcmocka-dev \
               node-llhttp openssl

@@ -187,6 +187,32 @@ it_pki(const char *dir)
     return 0;
 }
 
+/* Execs <argv>; "floodgate run ..." gets "--workers N" appended when
+ * FG_IT_WORKERS=N is set (the TSan build runs the data plane's tests with
+ * several worker threads that way). Returns only when exec failed. */
+static void
+with_workers(char *const argv[])
+{
+    const char *n = getenv("FG_IT_WORKERS");
+    const char *base = strrchr(argv[0], '/');
+    char *more[64];
+    size_t i;
+
+    base = base != NULL ? base + 1 : argv[0];
+    if (n == NULL || n[0] == '\0' || strcmp(base, "floodgate") != 0 || argv[1] == NULL ||
+        strcmp(argv[1], "run") != 0) {
+        execv(argv[0], argv);
+        return;
+    }
+    for (i = 0; argv[i] != NULL && i < 60; i++) {
+        more[i] = argv[i];
+    }
+    more[i++] = (char *)"--workers";
+    more[i++] = (char *)n;
+    more[i] = NULL;
+    execv(more[0], more);
+}
+
 pid_t
 it_spawn(char *const argv[], char *const env[], const char *logfile)
 {
@@ -211,7 +237,7 @@ it_spawn(char *const argv[], char *const env[], const char *logfile)
         for (i = 0; env != NULL && env[i] != NULL; i++) {
             putenv(env[i]);
         }
-        execv(argv[0], argv);
+        with_workers(argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }

@@ -23,7 +23,9 @@ int it_pki(const char *dir);
 
 /* Starts <argv> (argv[0] a path) with stdout and stderr to <logfile>, extra
  * environment <env> (NULL-terminated "K=V" list, may be NULL). The child dies
- * with the test process. Returns its pid, or -1. */
+ * with the test process. With FG_IT_WORKERS=N in the environment (the TSan
+ * build sets it), "floodgate run" gets "--workers N". Returns its pid, or
+ * -1. */
 pid_t it_spawn(char *const argv[], char *const env[], const char *logfile);
 /* Sends <sig>, waits up to <timeout_ms>, then SIGKILLs. Returns the exit
  * status as from waitpid (WIFEXITED etc.), or -1. */
