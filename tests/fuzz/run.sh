@@ -10,6 +10,7 @@
 #   FUZZ_TARGETS="a b"  only these targets (names without fuzz_)
 #   FUZZ_JOBS=1         parallel fuzzing processes per target
 #   FUZZ_NICE=0         nice level (long runs: 19, to leave the CPU to others)
+#   FUZZ_BUILD=0        run what build-fuzz holds (several run.sh at once)
 #   BUILD_DIR=build-fuzz
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,9 +21,11 @@ runs=${FUZZ_RUNS:-}
 jobs=${FUZZ_JOBS:-1}
 nicelvl=${FUZZ_NICE:-0}
 
-CC=clang cmake -S . -B "$build" -DFG_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang >/dev/null
-cmake --build "$build" --target fuzz_targets -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+if [ "${FUZZ_BUILD:-1}" != 0 ]; then
+    CC=clang cmake -S . -B "$build" -DFG_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_C_COMPILER=clang >/dev/null
+    cmake --build "$build" --target fuzz_targets -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+fi
 
 if [ -n "${FUZZ_TARGETS:-}" ]; then
     targets=$FUZZ_TARGETS
