@@ -448,7 +448,14 @@ on_header_value(llhttp_t *p, const char *at, size_t n)
     }
     f = &hd->fields[hd->nfields];
     if (h->field_state == FIELD_NAME) {
-        /* The first span of a value: a LF between the name and it is a
+        f->value_off = hd->len;
+        h->field_state = FIELD_VALUE;
+    }
+    if (n == 0) {
+        return 0; /* llhttp reports an empty value as an empty span after its CRLF */
+    }
+    if (!h->value_seen) {
+        /* The first bytes of a value: a LF between the name and them is a
          * fold after an empty first line ("X-A:" CRLF SP "v"), which
          * llhttp 8.1 reports as a plain value. */
         uint64_t from = h->name_end > h->stream_off ? h->name_end : h->stream_off;
@@ -457,14 +464,11 @@ on_header_value(llhttp_t *p, const char *at, size_t n)
         if (h->gap_lf || (gap < at && memchr(gap, '\n', (size_t)(at - gap)) != NULL)) {
             return fail_400(h, "obsolete line folding in header field");
         }
-        f->value_off = hd->len;
-        h->field_state = FIELD_VALUE;
-    }
-    /* llhttp 8.1 accepts obs-fold and reports the continuation line as a
-     * second span of the same value, after the CRLF it skipped: a gap in
-     * the stream between two spans of one value is a fold. RFC 9112 5.2
-     * lets a server reject it; Go does, and so do we. */
-    if (h->value_seen && abs != h->value_end) {
+    } else if (abs != h->value_end) {
+        /* llhttp 8.1 accepts obs-fold and reports the continuation line as
+         * a second span of the same value, after the CRLF it skipped: a
+         * gap in the stream between two spans of one value is a fold. RFC
+         * 9112 5.2 lets a server reject it; Go does, and so do we. */
         return fail_400(h, "obsolete line folding in header field");
     }
     h->value_seen = true;
@@ -783,7 +787,8 @@ px_http_feed(struct px_http *h, const char *data, size_t len, size_t *consumed)
     if (used > len) {
         used = len;
     }
-    if (h->phase == PX_HTTP_IN_HEAD && h->field_state == FIELD_NAME && !h->gap_lf) {
+    if (h->phase == PX_HTTP_IN_HEAD && h->field_state != FIELD_NONE && !h->value_seen &&
+        !h->gap_lf) {
         /* A name ended in this call and its value has not begun: remember
          * a LF fed meanwhile for on_header_value. */
         uint64_t from = h->name_end > h->stream_off ? h->name_end : h->stream_off;

@@ -539,6 +539,33 @@ test_framing_floodgate_and_llhttp_read_differently_is_refused(void **state)
     }
 }
 
+/* llhttp reports an empty value as an empty span placed after its CRLF:
+ * not a fold (found by fuzz_px_http_request and fuzz_px_http_response
+ * once folds after an empty first line were refused). */
+static void
+test_empty_values_are_not_folds(void **state)
+{
+    static const char *const ok[] = {
+        "GET / HTTP/1.1\r\nHost: k\r\nX-Empty:\r\nX-B: b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: k\r\nX-Empty: \r\nX-B: b\r\n\r\n",
+        "GET / HTTP/1.1\r\nX-Empty:\t\r\nHost: k\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: k\r\nX-Empty:\r\n\r\n",
+    };
+    size_t i, split;
+
+    (void)state;
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        for (split = 0; split <= strlen(ok[i]); split++) {
+            struct result r;
+
+            run_split(ok[i], strlen(ok[i]), split, false, &default_limits, &r);
+            if (r.status != 0 || r.ndone != 1) {
+                fail_msg("%zu at %zu: status %d, %d done", i, split, r.status, r.ndone);
+            }
+        }
+    }
+}
+
 static void
 test_response_to_head_has_no_body(void **state)
 {
@@ -639,6 +666,7 @@ main(void)
         cmocka_unit_test(test_response_cut_mid_chunk_is_an_error_and_not_at_a_boundary),
         cmocka_unit_test(test_response_status_code_of_fewer_than_three_digits_is_502),
         cmocka_unit_test(test_framing_floodgate_and_llhttp_read_differently_is_refused),
+        cmocka_unit_test(test_empty_values_are_not_folds),
         cmocka_unit_test(test_response_to_head_has_no_body),
         cmocka_unit_test(test_trailers_are_dropped_after_the_head_is_released_and_bounded),
         cmocka_unit_test(test_pool_recycles_heads_up_to_its_bound),
