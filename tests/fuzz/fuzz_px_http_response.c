@@ -47,6 +47,25 @@ back_body(void *arg, const char *at, size_t len)
 
 static const struct px_http_cbs back_cbs = {back_head, back_body, NULL, NULL};
 
+/* Field lines in the head at the start of <s> (<len> bytes): more than
+ * PX_HTTP_MAX_FIELDS is what floodgate may forward (it adds fields to a
+ * head at its own limit) but not what px_http reads back. */
+static size_t
+field_lines(const char *s, size_t len)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i + 1 < len; i++) {
+        if (s[i] == '\r' && s[i + 1] == '\n') {
+            if (i + 3 < len && s[i + 2] == '\r' && s[i + 3] == '\n') {
+                break;
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
 /* The client's bytes parse as one response of <status> with <body> bytes. */
 static void
 read_back(struct fake *f, struct evbuffer *out, bool is_head, int status, uint64_t body)
@@ -62,6 +81,10 @@ read_back(struct fake *f, struct evbuffer *out, bool is_head, int status, uint64
     r = px_http_feed(&p, s, len, &used);
     if (r == PX_HTTP_MORE) {
         r = px_http_eof(&p); /* a body delimited by the close */
+    }
+    if (r == PX_HTTP_ERROR && field_lines(s, len) > PX_HTTP_MAX_FIELDS) {
+        px_http_fini(&p);
+        return;
     }
     /* After a 101 every byte is the tunnel's, body or not: the client
      * gets them in the same order either way. */
