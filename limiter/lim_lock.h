@@ -40,7 +40,6 @@ lim_lock_release(struct lim_lock *l)
 
 #else /* spinlock */
 
-#include <sched.h>
 #include <stdatomic.h>
 
 #define LIM_LOCK_SPINS 64
@@ -62,22 +61,16 @@ lim_lock_fini(struct lim_lock *l)
     (void)l;
 }
 
+/* The contended case of lim_lock_acquire (lim_lock.c). */
+void lim_lock_wait(struct lim_lock *l);
+
+/* Uncontended, one exchange; the spin (and its call to sched_yield) is out
+ * of line, so that a caller's fast path keeps its registers. */
 static inline void
 lim_lock_acquire(struct lim_lock *l)
 {
-    int spins = 0;
-
-    while (atomic_exchange_explicit(&l->v, 1, memory_order_acquire) != 0) {
-        while (atomic_load_explicit(&l->v, memory_order_relaxed) != 0) {
-            if (++spins < LIM_LOCK_SPINS) {
-#if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-#endif
-            } else {
-                sched_yield();
-                spins = 0;
-            }
-        }
+    if (__builtin_expect(atomic_exchange_explicit(&l->v, 1, memory_order_acquire) != 0, 0)) {
+        lim_lock_wait(l);
     }
 }
 
