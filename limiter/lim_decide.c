@@ -168,14 +168,14 @@ hold(const struct dctx *d, struct lim_entry *e)
         atomic_fetch_add_explicit(&l->pool[d->pool], d->seats, memory_order_relaxed);
         atomic_fetch_add_explicit(&d->s->inflight[d->pool], d->seats, memory_order_relaxed);
         if (e != NULL) {
-            e->inflight++;
+            atomic_fetch_add_explicit(&e->inflight, 1, memory_order_relaxed);
         }
     }
     if (d->watch) {
         atomic_fetch_add_explicit(&l->watches, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&d->s->watches, 1, memory_order_relaxed);
         if (e != NULL) {
-            e->watches++;
+            atomic_fetch_add_explicit(&e->watches, 1, memory_order_relaxed);
         }
     }
 }
@@ -194,12 +194,14 @@ run_checks(struct dctx *d, struct lim_entry *e, uint64_t *deficit, uint64_t *del
     uint64_t def;
 
     if (d->seats != 0 && c->p.max_inflight_per_key != 0 &&
-        e->inflight + 1 > lim_d_scaled(c->p.max_inflight_per_key, d->scale)) {
+        atomic_load_explicit(&e->inflight, memory_order_relaxed) + 1 >
+            lim_d_scaled(c->p.max_inflight_per_key, d->scale)) {
         return LIM_REASON_CONCURRENCY;
     }
     if (d->watch) {
         if (c->p.max_watches_per_key != 0 &&
-            e->watches + 1 > lim_d_scaled(c->p.max_watches_per_key, d->scale)) {
+            atomic_load_explicit(&e->watches, memory_order_relaxed) + 1 >
+                lim_d_scaled(c->p.max_watches_per_key, d->scale)) {
             return LIM_REASON_WATCH_CAP;
         }
         if (!counter_take(d, d->live ? &s->watches : NULL, 1,
@@ -301,8 +303,12 @@ commit_key(const struct dctx *d, struct lim_entry *e)
     if (d->c->rate.ns_per_token != 0) {
         e->tat = d->knext;
     }
-    e->inflight += d->seats != 0;
-    e->watches += d->watch;
+    if (d->seats != 0) {
+        atomic_fetch_add_explicit(&e->inflight, 1, memory_order_relaxed);
+    }
+    if (d->watch) {
+        atomic_fetch_add_explicit(&e->watches, 1, memory_order_relaxed);
+    }
 }
 
 /* --- the decision --- */

@@ -8,29 +8,31 @@
 
 #include "lim_int.h"
 
-/* Gives back the seats (<seats>) and the open watch (<watch>) of <t>. */
+/* Gives back the seats (<seats>) and the open watch (<watch>) of <t>.
+ * The entry's counts are lowered without its lock (lim_table.h): the
+ * entry is pinned while either is above zero, so they are the last thing
+ * touched, the open watch (which a started watch still holds) last, with
+ * release order so that an eviction that sees them at zero (acquire)
+ * comes after. */
 static inline void
 give_back(struct lim *l, struct lim_ticket *t, bool seats, bool watch)
 {
     struct lim_slot *s = l->slots[t->class_slot];
     struct lim_entry *e = t->entry;
 
-    seats = seats && t->seats != 0;
-    if (seats) {
+    if (seats && t->seats != 0) {
         atomic_fetch_sub_explicit(&l->pool[t->pool], t->seats, memory_order_relaxed);
         atomic_fetch_sub_explicit(&s->inflight[t->pool], t->seats, memory_order_relaxed);
+        if (e != NULL) {
+            atomic_fetch_sub_explicit(&e->inflight, 1, memory_order_release);
+        }
     }
     if (watch) {
         atomic_fetch_sub_explicit(&l->watches, 1, memory_order_relaxed);
         atomic_fetch_sub_explicit(&s->watches, 1, memory_order_relaxed);
-    }
-    if (e != NULL && (seats || watch)) {
-        struct lim_lock *lk = lim_table_lock_of(l->table, e);
-
-        lim_lock_acquire(lk);
-        e->inflight -= seats;
-        e->watches -= watch;
-        lim_lock_release(lk);
+        if (e != NULL) {
+            atomic_fetch_sub_explicit(&e->watches, 1, memory_order_release);
+        }
     }
 }
 

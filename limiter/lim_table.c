@@ -130,7 +130,10 @@ lim_table_free(struct lim_table *t)
 bool
 lim_entry_is_idle(const struct lim_table *t, const struct lim_entry *e, uint64_t now_ns)
 {
-    if (e->inflight != 0 || e->watches != 0 || e->tat > now_ns || e->watch_tat > now_ns) {
+    /* Acquire: lim_release lowers these without the lock, last. */
+    if (atomic_load_explicit(&e->inflight, memory_order_acquire) != 0 ||
+        atomic_load_explicit(&e->watches, memory_order_acquire) != 0 || e->tat > now_ns ||
+        e->watch_tat > now_ns) {
         return false;
     }
     /* A reserved turn pins its key until it expires (the overflow entry

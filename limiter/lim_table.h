@@ -39,9 +39,12 @@ struct lim_entry {
     uint16_t slot; /* class slot: part of the key */
     uint8_t shard;
     uint8_t unused;
-    uint32_t inflight; /* requests holding seats */
-    uint32_t watches;  /* open watches */
-    uint64_t requests; /* decisions for this key */
+    /* Raised under the entry's lock (after the caps are checked against
+     * them), lowered without it by lim_release: a concurrent release only
+     * makes a check more conservative. */
+    _Atomic uint32_t inflight; /* requests holding seats */
+    _Atomic uint32_t watches;  /* open watches */
+    uint64_t requests;         /* decisions for this key */
 };
 
 #define LIM_RESV_WAITERS 4 /* a key's requests queued behind its turn */

@@ -83,7 +83,9 @@ visit(void *arg, const struct lim_entry *e, const struct lim_entry_cold *c)
     uint64_t m, rate = rate_mtps(e, c, w->now);
     struct lim_rate r;
 
-    m = w->by == LIM_TOP_REJECTS ? c->rejects : w->by == LIM_TOP_WATCHES ? e->watches : rate;
+    uint32_t watches = atomic_load_explicit(&e->watches, memory_order_relaxed);
+
+    m = w->by == LIM_TOP_REJECTS ? c->rejects : w->by == LIM_TOP_WATCHES ? watches : rate;
     if (w->n == w->cap && m <= w->metric[0]) {
         return;
     }
@@ -92,8 +94,8 @@ visit(void *arg, const struct lim_entry *e, const struct lim_entry_cold *c)
     info.class_name = s->name;
     info.requests = e->requests;
     info.rejects = c->rejects;
-    info.inflight = e->inflight;
-    info.watches_open = e->watches;
+    info.inflight = atomic_load_explicit(&e->inflight, memory_order_relaxed);
+    info.watches_open = watches;
     info.rate_mtps = rate;
     r.ns_per_token = atomic_load_explicit(&s->view_ns_per_token, memory_order_relaxed);
     r.burst_mt = atomic_load_explicit(&s->view_burst_mt, memory_order_relaxed);

@@ -35,8 +35,8 @@ lim_d_trace_state(const struct dctx *d, const struct lim_entry *e)
                                  d->crate, d->now);
         tr->class_tokens_mt = t > 0 ? t : 0;
     }
-    tr->key_inflight = e->inflight;
-    tr->key_watches = e->watches;
+    tr->key_inflight = atomic_load_explicit(&e->inflight, memory_order_relaxed);
+    tr->key_watches = atomic_load_explicit(&e->watches, memory_order_relaxed);
     if (s != NULL) {
         tr->class_inflight = atomic_load_explicit(&s->inflight[d->pool], memory_order_relaxed);
         tr->class_watches = atomic_load_explicit(&s->watches, memory_order_relaxed);
