@@ -19,7 +19,13 @@
  * (lim_decide), live and only looked at (lim_explain), and fresh
  * (lim_explain without a limiter). They live in this one file so that the
  * hot path compiles to straight-line code (bench/limiter counts its
- * instructions). */
+ * instructions).
+ *
+ * The decision's context (struct dctx) never has its address taken: what
+ * runs out of line (rejections, turns, explain's trace) gets a copy, by
+ * value or through the wrappers below. The compiler then keeps the context
+ * in registers and folds lim_decide's constants (commit, no trace) through
+ * it, rather than reloading every field after every call and atomic. */
 #include "lim.h"
 
 #include <string.h>
@@ -178,6 +184,47 @@ hold(const struct dctx *d, struct lim_entry *e)
             atomic_fetch_add_explicit(&e->watches, 1, memory_order_relaxed);
         }
     }
+}
+
+/* The out-of-line turn and trace functions, on a copy of the context (see
+ * the top of this file); lim_d_turn_held's findings are copied back. */
+static inline __attribute__((always_inline)) void
+turn_held(struct dctx *d, const struct lim_request *r, struct lim_entry *e, enum lim_mode mode)
+{
+    struct dctx cd = *d;
+
+    lim_d_turn_held(&cd, r, e, mode);
+    d->held = cd.held;
+    d->resv = cd.resv;
+    d->fp = cd.fp;
+    if (cd.resv != NULL) { /* set only then */
+        d->resv_class_mt = cd.resv_class_mt;
+        d->resv_gw_used = cd.resv_gw_used;
+    }
+}
+
+static inline __attribute__((always_inline)) void
+turn_end(const struct dctx *d, struct lim_entry *e)
+{
+    struct dctx cd = *d;
+
+    lim_d_turn_end(&cd, e, d->resv_class_mt, d->resv_gw_used);
+}
+
+static inline __attribute__((always_inline)) void
+trace_state(const struct dctx *d, const struct lim_entry *e)
+{
+    struct dctx cd = *d;
+
+    lim_d_trace_state(&cd, e);
+}
+
+static inline __attribute__((always_inline)) void
+trace_turn(const struct dctx *d, uint64_t ready_ns, uint64_t cost_mt)
+{
+    struct dctx cd = *d;
+
+    lim_d_trace_turn(&cd, ready_ns, cost_mt);
 }
 
 /* --- the checks --- */
@@ -394,9 +441,11 @@ fill_ticket(const struct dctx *d, struct lim_entry *e, const struct lim_cost *co
 }
 
 static void __attribute__((noinline))
-reject(struct dctx *d, struct lim_entry *e, enum lim_reason reason, uint64_t deficit, uint64_t rnd,
+reject(struct dctx dv, struct lim_entry *e, enum lim_reason reason, uint64_t deficit, uint64_t rnd,
        struct lim_decision *out)
 {
+    struct dctx *d = &dv;
+
     out->verdict = LIM_REJECT;
     out->reason = reason;
     out->retry_after_s = lim_d_retry_after(d->p, reason, deficit, rnd, d->turn != LIM_TURN_NONE);
@@ -414,9 +463,10 @@ reject(struct dctx *d, struct lim_entry *e, enum lim_reason reason, uint64_t def
 /* Rejected, short only of shared buckets: the key's turn is booked (or
  * grown), or the request queues behind the key's turn for another one. */
 static void __attribute__((noinline))
-book(struct dctx *d, const struct lim_request *r, struct lim_entry *e, enum lim_reason reason,
+book(struct dctx dv, const struct lim_request *r, struct lim_entry *e, enum lim_reason reason,
      uint64_t deficit, uint64_t rnd, struct lim_decision *out)
 {
+    struct dctx *d = &dv;
     uint64_t class_mt = (d->got & LIM_GOT_CBUCKET) ? d->class_mt : 0;
     bool gw = (d->got & LIM_GOT_GWBUCKET) != 0;
 
@@ -429,24 +479,26 @@ book(struct dctx *d, const struct lim_request *r, struct lim_entry *e, enum lim_
         rollback(d);
         deficit = lim_d_turn_book(d, r, e, reason, deficit, class_mt, gw);
     }
-    reject(d, e, reason, deficit, rnd, out);
+    reject(*d, e, reason, deficit, rnd, out);
     if (d->tr != NULL) {
         lim_d_trace_turn(d, d->now + deficit, d->turn == LIM_TURN_QUEUED ? 0 : d->book_cost_mt);
     }
 }
 
 static void __attribute__((noinline))
-failed(struct dctx *d, const struct lim_identity *id, struct lim_entry *e, bool locked,
+failed(struct dctx dv, const struct lim_identity *id, struct lim_entry *e, bool locked,
        enum lim_reason reason, uint64_t deficit, const struct lim_cost *cost, enum lim_mode mode,
        uint64_t rnd, struct lim_decision *out)
 {
+    struct dctx *d = &dv;
+
     rollback(d);
     if (id->cred == LIM_CRED_UNVERIFIED &&
         (reason == LIM_REASON_RATE || reason == LIM_REASON_CLASS_RATE)) {
         reason = LIM_REASON_UNVERIFIED;
     }
     if (mode != LIM_MODE_DRY_RUN) {
-        reject(d, locked ? e : NULL, reason, deficit, rnd, out);
+        reject(*d, locked ? e : NULL, reason, deficit, rnd, out);
         if (d->tr != NULL && d->held != NULL) {
             d->turn = d->turn != LIM_TURN_NONE ? d->turn : LIM_TURN_HELD;
             lim_d_trace_turn(d, d->held->ready_ns, d->held->cost_mt);
@@ -472,6 +524,7 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
     const struct lim_class *c = d->c;
     struct lim *l = d->l;
     struct lim_entry fresh, *e;
+    struct lim_rate scaled[3];
     enum lim_reason reason;
     uint64_t kind, deficit = 0, delay = 0;
     const char *key = dist_value(c->p.dist, id, r, &kind);
@@ -489,12 +542,12 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
         }
         d->scale = atomic_load_explicit(&l->shed_scale, memory_order_relaxed);
         if (d->scale < 100) {
-            lim_rate_scale(&c->rate, d->scale, &d->scaled[0]);
-            lim_rate_scale(&c->watch_rate, d->scale, &d->scaled[1]);
-            lim_rate_scale(&c->class_rate, d->scale, &d->scaled[2]);
-            d->krate = &d->scaled[0];
-            d->wrate = &d->scaled[1];
-            d->crate = &d->scaled[2];
+            lim_rate_scale(&c->rate, d->scale, &scaled[0]);
+            lim_rate_scale(&c->watch_rate, d->scale, &scaled[1]);
+            lim_rate_scale(&c->class_rate, d->scale, &scaled[2]);
+            d->krate = &scaled[0];
+            d->wrate = &scaled[1];
+            d->crate = &scaled[2];
         }
     }
     d->allow_ns = c->p.max_wait_ns;
@@ -510,11 +563,11 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
     e = entry_get(d, key, kind, &fresh);
     locked = e != &fresh;
     if (d->tr != NULL) {
-        lim_d_trace_state(d, e);
+        trace_state(d, e);
     }
     e->requests += d->commit;
     if (e->flags & LIM_ENTRY_RESERVED) {
-        lim_d_turn_held(d, r, e, mode); /* only table entries: never fresh */
+        turn_held(d, r, e, mode); /* only table entries: never fresh */
     }
     if ((r->verb == LIM_VERB_LIST || r->verb == LIM_VERB_WATCH) && d->live &&
         atomic_load_explicit(&l->shed_list_watch, memory_order_relaxed)) {
@@ -523,23 +576,23 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
         reason = run_checks(d, e, &deficit, &delay);
     }
     if (d->reserve) {
-        book(d, r, e, reason, deficit, rnd, out);
+        book(*d, r, e, reason, deficit, rnd, out);
     } else if (reason != LIM_REASON_NONE) {
-        failed(d, id, e, locked, reason, deficit, cost, mode, rnd, out);
+        failed(*d, id, e, locked, reason, deficit, cost, mode, rnd, out);
     } else {
         commit_key(d, e);
         if (d->resv != NULL && (d->resv_class_mt != 0 || d->resv_gw_used)) {
             d->turn = LIM_TURN_USED;
             if (d->tr != NULL) {
-                lim_d_trace_turn(d, d->resv->ready_ns, d->resv->cost_mt);
+                trace_turn(d, d->resv->ready_ns, d->resv->cost_mt);
             }
             if (d->commit) {
-                lim_d_turn_end(d, e, d->resv_class_mt, d->resv_gw_used);
+                turn_end(d, e);
                 LIM_STAT_INC(d, resv_honoured);
             }
         } else if (d->tr != NULL && d->held != NULL) {
             d->turn = LIM_TURN_HELD;
-            lim_d_trace_turn(d, d->held->ready_ns, d->held->cost_mt);
+            trace_turn(d, d->held->ready_ns, d->held->cost_mt);
         }
         /* Dry-run takes the tokens (so buckets evolve as under enforce)
          * but never makes a request wait. */
@@ -575,7 +628,7 @@ decide_exempt(struct dctx *d, const struct lim_identity *id, const struct lim_re
         d->wrate = &d->c->watch_rate;
         d->crate = &d->c->class_rate;
         lim_d_trace_key(d->tr, key, strlen(key));
-        lim_d_trace_state(d, &fresh);
+        trace_state(d, &fresh);
     }
     hold(d, NULL);
     LIM_STAT_INC(d, admitted);
@@ -643,7 +696,7 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
     out->cost_mt = cost.tokens_mt;
     out->seats = cost.seats;
     if (ov == LIM_OV_BLOCK) {
-        reject(&d, NULL, LIM_REASON_BLOCKED, until - now_ns, rnd, out);
+        reject(d, NULL, LIM_REASON_BLOCKED, until - now_ns, rnd, out);
     } else if (ov == LIM_OV_ALLOW || mode == LIM_MODE_EXEMPT) {
         decide_exempt(&d, id, r, &cost, out);
     } else {

@@ -32,9 +32,9 @@ struct dctx {
     uint64_t now;
     uint64_t cost_mt;
     uint64_t allow_ns; /* debt a LIM_DELAY may run up */
-    /* The class's buckets, or scaled copies of them while shedding. */
+    /* The class's buckets, or scaled copies of them while shedding (kept
+     * outside the context, which is copied: see lim_decide.c). */
     const struct lim_rate *krate, *wrate, *crate;
-    struct lim_rate scaled[3];
     uint64_t knext, wnext; /* the key buckets' tat after this request */
     /* Turns (lim_decide.c): */
     struct lim_resv *held;  /* the key's unexpired turn (enforce); NULL: none */
