@@ -21,10 +21,9 @@
 #define NIL        UINT32_MAX
 #define SHARDS_MAX 64
 #define SHARD_MIN  64 /* entries: below 2 * this the table is one shard */
-#define BUMP_SHIFT 30 /* LRU resolution: 2^30 ns, about a second */
-#define IDX_BITS   19 /* entry number + 1 in a cell: shards hold < 2^19 */
-#define IDX_MASK   ((1u << IDX_BITS) - 1)
-#define TAG_MASK   (0xffffffffu & ~IDX_MASK)
+#define BUMP_SHIFT LIM_TABLE_BUMP_SHIFT
+#define IDX_MASK   LIM_TABLE_IDX_MASK
+#define TAG_MASK   LIM_TABLE_TAG_MASK
 
 static uint32_t entry_alloc(struct lim_table *t, struct lim_shard *s, uint64_t now_ns);
 static void lru_unlink(struct lim_table *t, struct lim_shard *s, uint32_t i);
@@ -158,39 +157,25 @@ cell_tag(const uint64_t h[2])
     return (uint32_t)(h[1] >> 19) & TAG_MASK;
 }
 
-struct lim_entry *
-lim_table_get(struct lim_table *t, const uint64_t h[2], uint32_t slot, uint8_t kind,
-              const char *key, size_t keylen, uint64_t now_ns, enum lim_table_op op)
+void
+lim_table_bump(struct lim_table *t, struct lim_shard *s, uint32_t idx, uint16_t stamp)
 {
-    struct lim_shard *s = &t->shards[(uint32_t)(h[1] >> 58) & t->shard_mask];
-    uint32_t tag = cell_tag(h), home = (uint32_t)h[0] & s->mask, i = home, idx;
+    t->e[idx].bumped = stamp;
+    if (s->head != idx) {
+        lru_unlink(t, s, idx);
+        lru_push(t, s, idx);
+    }
+}
+
+struct lim_entry *
+lim_table_miss(struct lim_table *t, struct lim_shard *s, const uint64_t h[2], uint32_t slot,
+               uint8_t kind, const char *key, size_t keylen, uint64_t now_ns, enum lim_table_op op)
+{
+    uint32_t tag = cell_tag(h), home = (uint32_t)h[0] & s->mask, idx;
     uint16_t stamp = (uint16_t)(now_ns >> BUMP_SHIFT);
     struct lim_entry *e;
     struct lim_entry_cold *c;
 
-    lim_lock_acquire(&s->lock);
-    for (;;) {
-        uint32_t v = s->index[i];
-
-        if (v == 0) {
-            break;
-        }
-        if ((v & TAG_MASK) == tag) {
-            idx = s->base + (v & IDX_MASK) - 1;
-            e = &t->e[idx];
-            if (e->h0 == h[0] && e->h1 == h[1] && e->slot == slot && e->kind == kind) {
-                if (op == LIM_TABLE_GET && e->bumped != stamp) {
-                    e->bumped = stamp;
-                    if (s->head != idx) {
-                        lru_unlink(t, s, idx);
-                        lru_push(t, s, idx);
-                    }
-                }
-                return e;
-            }
-        }
-        i = (i + 1) & s->mask;
-    }
     if (op == LIM_TABLE_FIND || (idx = entry_alloc(t, s, now_ns)) == NIL) {
         lim_lock_release(&s->lock);
         return NULL;

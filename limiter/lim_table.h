@@ -21,6 +21,13 @@
 #define LIM_TABLE_MAX_CLIENTS (1u << 24)
 #define LIM_TABLE_EVICT_SCAN  8 /* LRU-tail entries looked at per insert */
 
+/* An index cell (lim_table.c): a hash tag in the high bits, the entry's
+ * number in its shard + 1 in the low LIM_TABLE_IDX_BITS; 0 is empty. */
+#define LIM_TABLE_IDX_BITS   19 /* shards hold < 2^19 entries */
+#define LIM_TABLE_IDX_MASK   ((1u << LIM_TABLE_IDX_BITS) - 1)
+#define LIM_TABLE_TAG_MASK   (0xffffffffu & ~LIM_TABLE_IDX_MASK)
+#define LIM_TABLE_BUMP_SHIFT 30 /* LRU resolution: 2^30 ns, about a second */
+
 enum lim_entry_flag {
     LIM_ENTRY_USED = 1,
     LIM_ENTRY_OVERFLOW = 2, /* a class's shared overflow entry */
@@ -80,7 +87,8 @@ enum lim_table_op {
     LIM_TABLE_GET,      /* insert when absent, move to the LRU head */
 };
 
-/* The layout is here only so that lock and unlock can be inline. */
+/* The layout is here only so that lock, unlock and a lookup's hit can be
+ * inline. */
 struct lim_shard {
     _Alignas(64) struct lim_lock lock;
     uint32_t mask;       /* index cells - 1 */
@@ -110,14 +118,47 @@ struct lim_table {
 struct lim_table *lim_table_new(uint32_t max_clients, char *err, size_t errlen);
 void lim_table_free(struct lim_table *t);
 
+/* The halves of lim_table_get that are out of line (lim_table.c), both
+ * called with shard <s> locked: a miss, and an LRU move of a hit. */
+struct lim_entry *lim_table_miss(struct lim_table *t, struct lim_shard *s, const uint64_t h[2],
+                                 uint32_t slot, uint8_t kind, const char *key, size_t keylen,
+                                 uint64_t now_ns, enum lim_table_op op);
+void lim_table_bump(struct lim_table *t, struct lim_shard *s, uint32_t idx, uint16_t stamp);
+
 /* The entry of (<h>, <slot>, <kind>), returned with its lock held. LIM_TABLE_GET
  * inserts a new entry (full buckets, <key> kept for display) when absent,
  * evicting an idle full one from the shard's LRU tail when the shard is
  * full. NULL, with nothing locked, when absent (FIND) or when the shard is
- * full of live entries (GET). */
-struct lim_entry *lim_table_get(struct lim_table *t, const uint64_t h[2], uint32_t slot,
-                                uint8_t kind, const char *key, size_t keylen, uint64_t now_ns,
-                                enum lim_table_op op);
+ * full of live entries (GET). A hit, the decision's common case, is inline:
+ * the shard (the top bits of h[1]), its lock, and a probe of the index from
+ * the cell the low bits of h[0] pick, comparing tags (bits of h[1] neither
+ * position uses) before the entry. */
+static inline struct lim_entry *
+lim_table_get(struct lim_table *t, const uint64_t h[2], uint32_t slot, uint8_t kind,
+              const char *key, size_t keylen, uint64_t now_ns, enum lim_table_op op)
+{
+    struct lim_shard *s = &t->shards[(uint32_t)(h[1] >> 58) & t->shard_mask];
+    uint32_t tag = (uint32_t)(h[1] >> 19) & LIM_TABLE_TAG_MASK, i = (uint32_t)h[0] & s->mask, v;
+
+    lim_lock_acquire(&s->lock);
+    while ((v = s->index[i]) != 0) {
+        if ((v & LIM_TABLE_TAG_MASK) == tag) {
+            uint32_t idx = s->base + (v & LIM_TABLE_IDX_MASK) - 1;
+            struct lim_entry *e = &t->e[idx];
+
+            if (e->h0 == h[0] && e->h1 == h[1] && e->slot == slot && e->kind == kind) {
+                uint16_t stamp = (uint16_t)(now_ns >> LIM_TABLE_BUMP_SHIFT);
+
+                if (op == LIM_TABLE_GET && e->bumped != stamp) {
+                    lim_table_bump(t, s, idx, stamp);
+                }
+                return e;
+            }
+        }
+        i = (i + 1) & s->mask;
+    }
+    return lim_table_miss(t, s, h, slot, kind, key, keylen, now_ns, op);
+}
 
 /* Class <slot>'s overflow entry, returned with its lock held. */
 struct lim_entry *lim_table_overflow(struct lim_table *t, uint32_t slot);
