@@ -39,7 +39,7 @@ lim_policy_match(const struct lim_policy *p, const struct lim_identity *id,
 }
 
 size_t
-lim_policy_match_cached(const struct lim_policy *p, struct lim_identity *id,
+lim_policy_match_masked(const struct lim_policy *p, struct lim_identity *id,
                         const struct lim_request *r)
 {
     uint64_t mask;

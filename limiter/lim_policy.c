@@ -250,6 +250,9 @@ lim_policy_add_rule(struct lim_policy *p, const struct lim_rule_params *r, char 
         r->nusers == 0 && r->ngroups == 0 && r->nservice_accounts == 0 && r->cred_mask == 0;
     ru.request_any = r->nresources == 0 && r->nnon_resource == 0;
     ru.match_all = ru.request_any && r->verb_mask == 0;
+    if (ru.match_all && p->nrules < 64) {
+        p->all_mask |= 1ull << p->nrules;
+    }
     p->rules[p->nrules++] = ru;
     return 0;
 }

@@ -39,11 +39,29 @@ struct lim_policy {
     bool finished;
     const void *bound_to; /* the struct lim of lim_bind */
     uint64_t gen;         /* != 0 once bound: key of identities' match cache */
+    uint64_t all_mask;    /* bit i: rule i (< 64) is match_all */
 };
 
-/* lim_policy_match, with the subject part of the first 64 rules cached in
- * <id> for this policy's generation (when bound). Same result. */
-size_t lim_policy_match_cached(const struct lim_policy *p, struct lim_identity *id,
+/* lim_policy_match_cached's general case (lim_match.c). */
+size_t lim_policy_match_masked(const struct lim_policy *p, struct lim_identity *id,
                                const struct lim_request *r);
+
+/* lim_policy_match, with the subject part of the first 64 rules cached in
+ * <id> for this policy's generation (when bound). Same result. Inline for
+ * the common case: the cache is fresh and the first rule whose subject
+ * matches <id> matches every request, so <r> need not be looked at. */
+static inline size_t
+lim_policy_match_cached(const struct lim_policy *p, struct lim_identity *id,
+                        const struct lim_request *r)
+{
+    if (id->match_gen == p->gen && p->gen != 0) {
+        uint64_t all = id->match_mask & p->all_mask;
+
+        if (all != 0 && (id->match_mask & ((all & -all) - 1)) == 0) {
+            return (size_t)__builtin_ctzll(all);
+        }
+    }
+    return lim_policy_match_masked(p, id, r);
+}
 
 #endif /* LIM_POLICY_INT_H */
