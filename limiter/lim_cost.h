@@ -71,7 +71,10 @@ lim_cost_compute(const struct lim_cost_params *cp, struct lim_learned *t, bool i
 
     if (why != NULL || !r->is_resource || r->is_long_running || v == LIM_VERB_LIST ||
         v == LIM_VERB_WATCH || v == LIM_VERB_DELETECOLLECTION) {
-        lim_cost_full(cp, t, insert, r, out, why, whylen);
+        struct lim_cost full; /* so that the caller's <out> need not live in memory */
+
+        lim_cost_full(cp, t, insert, r, &full, why, whylen);
+        *out = full;
         return;
     }
     out->pool = v == LIM_VERB_GET ? LIM_KIND_READONLY : LIM_KIND_MUTATING;

@@ -487,10 +487,11 @@ book(struct dctx dv, const struct lim_request *r, struct lim_entry *e, enum lim_
 
 static void __attribute__((noinline))
 failed(struct dctx dv, const struct lim_identity *id, struct lim_entry *e, bool locked,
-       enum lim_reason reason, uint64_t deficit, const struct lim_cost *cost, enum lim_mode mode,
+       enum lim_reason reason, uint64_t deficit, struct lim_cost costv, enum lim_mode mode,
        uint64_t rnd, struct lim_decision *out)
 {
     struct dctx *d = &dv;
+    const struct lim_cost *cost = &costv;
 
     rollback(d);
     if (id->cred == LIM_CRED_UNVERIFIED &&
@@ -578,7 +579,7 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
     if (d->reserve) {
         book(*d, r, e, reason, deficit, rnd, out);
     } else if (reason != LIM_REASON_NONE) {
-        failed(*d, id, e, locked, reason, deficit, cost, mode, rnd, out);
+        failed(*d, id, e, locked, reason, deficit, *cost, mode, rnd, out);
     } else {
         commit_key(d, e);
         if (d->resv != NULL && (d->resv_class_mt != 0 || d->resv_gw_used)) {
