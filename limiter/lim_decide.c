@@ -42,7 +42,9 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
 
 /* Two instances of the same decision: decide() is inlined with constant
  * commit and trace, so lim_decide's copy carries none of explain's
- * branches. */
+ * branches. Within lim_decide's, decide_limited() is inlined twice more:
+ * for the common case (enforced, not shed, not a watch), where those
+ * facts are constants, and for everything else. */
 void
 lim_decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
            const struct lim_request *r, uint64_t now_ns, uint64_t rnd, struct lim_decision *out)
@@ -541,7 +543,6 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
         if (id->cred != LIM_CRED_UNVERIFIED) {
             d->book_ns = (uint64_t)d->p->g.retry_after_max_s * LIM_NS_PER_S;
         }
-        d->scale = atomic_load_explicit(&l->shed_scale, memory_order_relaxed);
         if (d->scale < 100) {
             lim_rate_scale(&c->rate, d->scale, &scaled[0]);
             lim_rate_scale(&c->watch_rate, d->scale, &scaled[1]);
@@ -698,8 +699,22 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
     out->seats = cost.seats;
     if (ov == LIM_OV_BLOCK) {
         reject(d, NULL, LIM_REASON_BLOCKED, until - now_ns, rnd, out);
-    } else if (ov == LIM_OV_ALLOW || mode == LIM_MODE_EXEMPT) {
+        return;
+    }
+    if (ov == LIM_OV_ALLOW || mode == LIM_MODE_EXEMPT) {
         decide_exempt(&d, id, r, &cost, out);
+        return;
+    }
+    if (d.live && mode == LIM_MODE_ENFORCE) {
+        d.scale = atomic_load_explicit(&l->shed_scale, memory_order_relaxed);
+    }
+    if (commit && mode == LIM_MODE_ENFORCE && !d.watch && d.scale == 100) {
+        /* The common case, compiled on its own: the same code, told what
+         * the request is not (a watch, shed, dry-run), so that what it
+         * cannot need folds away. */
+        d.watch = false;
+        d.scale = 100;
+        decide_limited(&d, id, r, &cost, LIM_MODE_ENFORCE, rnd, out);
     } else {
         decide_limited(&d, id, r, &cost, mode, rnd, out);
     }
