@@ -362,50 +362,57 @@ commit_key(const struct dctx *d, struct lim_entry *e)
 
 /* --- the decision --- */
 
-/* The distinguisher value of <id>/<r> under <dist>, and its kind, part of
- * the key so that a node name and a user name of the same spelling stay
- * apart. */
-static inline __attribute__((always_inline)) const char *
-dist_value(enum lim_dist dist, const struct lim_identity *id, const struct lim_request *r,
-           uint64_t *kind)
+/* A request's key: the distinguisher value, its length, and its kind,
+ * part of the key so that a node name and a user name of the same spelling
+ * stay apart. */
+struct dkey {
+    const char *s;
+    size_t len;
+    uint8_t kind;
+};
+
+/* A length its producer carried, or 0 when it was not filled in. */
+static inline __attribute__((always_inline)) size_t
+carried_len(const char *s, size_t len)
+{
+    return len != 0 ? len : strlen(s);
+}
+
+/* The key of <id>/<r> under <dist>. */
+static inline __attribute__((always_inline)) struct dkey
+dist_key(enum lim_dist dist, const struct lim_identity *id, const struct lim_request *r)
 {
     switch (dist) {
     case LIM_DIST_USER:
-        *kind = 1;
-        return id->user;
+        return (struct dkey){id->user, strlen(id->user), 1};
     case LIM_DIST_NAMESPACE:
-        *kind = 2;
-        return r->ns;
+        return (struct dkey){r->ns, carried_len(r->ns, r->ns_len), 2};
     case LIM_DIST_NODE:
         if (id->node[0] != '\0') {
-            *kind = 3;
-            return id->node;
+            return (struct dkey){id->node, strlen(id->node), 3};
         }
-        *kind = 1;
-        return id->user;
+        return (struct dkey){id->user, strlen(id->user), 1};
     default:
-        *kind = 0;
-        return "";
+        return (struct dkey){"", 0, 0};
     }
 }
 
-/* The entry of this request's key, locked; the class's overflow entry when
- * the table has no room; <fresh> (zeroed, unlocked) for a fresh limiter or
- * a key explain does not find. */
+/* The entry of key <k>, locked; the class's overflow entry when the table
+ * has no room; <fresh> (zeroed, unlocked) for a fresh limiter or a key
+ * explain does not find. */
 static inline __attribute__((always_inline)) struct lim_entry *
-entry_get(struct dctx *d, const char *key, uint64_t kind, struct lim_entry *fresh)
+entry_get(struct dctx *d, struct dkey k, struct lim_entry *fresh)
 {
     struct lim *l = d->l;
-    size_t klen = strlen(key);
     struct lim_entry *e;
     uint64_t h[2];
 
     if (d->tr != NULL) {
-        lim_d_trace_key(d->tr, key, klen);
+        lim_d_trace_key(d->tr, k.s, k.len);
     }
     if (d->live) {
-        lim_hash128(&l->hkey, key, klen, h);
-        e = lim_table_get(l->table, h, d->c->slot, (uint8_t)kind, key, klen, d->now,
+        lim_hash128(&l->hkey, k.s, k.len, h);
+        e = lim_table_get(l->table, h, d->c->slot, k.kind, k.s, k.len, d->now,
                           d->commit ? LIM_TABLE_GET : LIM_TABLE_FIND);
         if (e != NULL) {
             return e;
@@ -529,8 +536,7 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
     struct lim_entry fresh, *e;
     struct lim_rate scaled[3];
     enum lim_reason reason;
-    uint64_t kind, deficit = 0, delay = 0;
-    const char *key = dist_value(c->p.dist, id, r, &kind);
+    uint64_t deficit = 0, delay = 0;
     uint32_t cap;
     bool locked;
 
@@ -562,7 +568,7 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
         d->seats = cap;
     }
     out->seats = d->seats;
-    e = entry_get(d, key, kind, &fresh);
+    e = entry_get(d, dist_key(c->p.dist, id, r), &fresh);
     locked = e != &fresh;
     if (d->tr != NULL) {
         trace_state(d, e);
@@ -622,14 +628,13 @@ decide_exempt(struct dctx *d, const struct lim_identity *id, const struct lim_re
     out->exempt = true;
     if (d->tr != NULL) {
         struct lim_entry fresh;
-        uint64_t kind;
-        const char *key = dist_value(d->c->p.dist, id, r, &kind);
+        struct dkey k = dist_key(d->c->p.dist, id, r);
 
         memset(&fresh, 0, sizeof(fresh));
         d->krate = &d->c->rate;
         d->wrate = &d->c->watch_rate;
         d->crate = &d->c->class_rate;
-        lim_d_trace_key(d->tr, key, strlen(key));
+        lim_d_trace_key(d->tr, k.s, k.len);
         trace_state(d, &fresh);
     }
     hold(d, NULL);

@@ -185,6 +185,7 @@ reset(struct lim_request *r)
     r->api_group = "";
     r->api_version = "";
     r->ns = "";
+    r->ns_len = 0;
     r->resource = "";
     r->subresource = "";
     r->name = "";
@@ -439,6 +440,7 @@ resource_info(struct lim_request *r, struct rbuf *b, const char *method, size_t 
     }
     if (seg_is(s[i], "namespaces") && cnt - i > 1) {
         r->ns = rb_keep(b, s[i + 1].s, s[i + 1].n);
+        r->ns_len = r->ns[0] != '\0' ? s[i + 1].n : 0; /* "" when the buffer is full */
         /* namespaces/NAME/{status,finalize} are the namespace's own
          * subresources, not a namespaced resource. */
         if (cnt - i > 2 && !seg_is(s[i + 2], "status") && !seg_is(s[i + 2], "finalize")) {

@@ -80,6 +80,9 @@ struct lim_request {
     const char *resource_version; /* raw value, "" when absent */
     const char *label_selector;   /* raw (decoded) value, "" when absent */
     const char *field_selector;
+    /* strlen(ns), which the parser knows, so that the limiter need not
+     * measure a namespace it keys on; 0 also means "not filled in". */
+    size_t ns_len;
     char buf[LIM_REQUEST_BUF];
 };
 

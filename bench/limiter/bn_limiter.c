@@ -27,7 +27,8 @@
 
 #include "lim.h"
 
-#define KEY_LEN 20
+#define KEY_LEN      20
+#define KEY_NAME_LEN 13 /* key_name's: "tenant-" and 6 digits */
 
 struct bench {
     struct lim *l;
@@ -206,7 +207,8 @@ run(struct bench *b, uint64_t ops, uint64_t seed, uint64_t now, int sequential)
         r = b->list_mix && (x & 0xff) < 51 ? &list : &get; /* 20% LISTs */
         key_name(key, k);
         r->ns = key;
-        now += 100; /* 10M decisions per synthetic second */
+        r->ns_len = KEY_NAME_LEN; /* as lim_request_parse fills it */
+        now += 100;               /* 10M decisions per synthetic second */
         lim_decide(b->l, b->p, &id, r, now, x, &d);
         if (d.verdict == LIM_ADMIT) {
             admitted++;

@@ -636,6 +636,28 @@ test_request_parse_forgets_previous_parse(void **state)
     assert_string_equal(req.label_selector, "");
 }
 
+/* The limiter keys on the namespace without measuring it again. */
+static void
+test_request_carries_the_namespace_length(void **state)
+{
+    char err[256];
+    size_t i, n = 0;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct tcase *c = &cases[i];
+
+        assert_int_equal(lim_request_parse(&req, c->m, strlen(c->m), c->t,
+                                           c->len != 0 ? c->len : strlen(c->t), err, sizeof(err)),
+                         0);
+        assert_int_equal(req.ns_len, strlen(req.ns));
+        n += req.ns_len != 0;
+    }
+    assert_true(n > 10);
+    assert_int_equal(lim_request_parse(&req, "GET", 3, "/healthz", 8, err, sizeof(err)), 0);
+    assert_int_equal(req.ns_len, 0);
+}
+
 static void
 test_verb_names_round_trip(void **state)
 {
@@ -663,6 +685,7 @@ main(void)
         cmocka_unit_test(test_request_buffer_bound_is_exact),
         cmocka_unit_test(test_request_any_2040_byte_target_fits),
         cmocka_unit_test(test_request_parse_forgets_previous_parse),
+        cmocka_unit_test(test_request_carries_the_namespace_length),
         cmocka_unit_test(test_verb_names_round_trip),
     };
 
