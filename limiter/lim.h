@@ -88,7 +88,7 @@ int lim_bind(struct lim *l, struct lim_policy *p, char *err, size_t errlen)
  * and LIM_DELAY the caller must eventually pass out->ticket to lim_release
  * (and, for a watch, may call lim_watch_started first). Never blocks on
  * anything but a table shard's short critical section. <id> is non-const
- * only for its match cache.
+ * only for its caches (rule match, keyed hashes of its names).
  *
  * Turns: a request of an enforced class rejected only because a shared
  * bucket (the class's, or the global watch-establishment bucket) is short

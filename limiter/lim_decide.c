@@ -371,6 +371,8 @@ struct dkey {
     uint8_t kind;
 };
 
+enum { KEY_NONE = 0, KEY_USER, KEY_NAMESPACE, KEY_NODE }; /* dkey.kind */
+
 /* A length its producer carried, or 0 when it was not filled in. */
 static inline __attribute__((always_inline)) size_t
 carried_len(const char *s, size_t len)
@@ -384,24 +386,52 @@ dist_key(enum lim_dist dist, const struct lim_identity *id, const struct lim_req
 {
     switch (dist) {
     case LIM_DIST_USER:
-        return (struct dkey){id->user, strlen(id->user), 1};
+        return (struct dkey){id->user, carried_len(id->user, id->user_len), KEY_USER};
     case LIM_DIST_NAMESPACE:
-        return (struct dkey){r->ns, carried_len(r->ns, r->ns_len), 2};
+        return (struct dkey){r->ns, carried_len(r->ns, r->ns_len), KEY_NAMESPACE};
     case LIM_DIST_NODE:
         if (id->node[0] != '\0') {
-            return (struct dkey){id->node, strlen(id->node), 3};
+            return (struct dkey){id->node, carried_len(id->node, id->node_len), KEY_NODE};
         }
-        return (struct dkey){id->user, strlen(id->user), 1};
+        return (struct dkey){id->user, carried_len(id->user, id->user_len), KEY_USER};
     default:
-        return (struct dkey){"", 0, 0};
+        return (struct dkey){"", 0, KEY_NONE};
     }
+}
+
+/* Hashes the identity's user and node under <hk> into its cache. */
+static void __attribute__((noinline))
+id_hash_fill(struct lim_identity *id, const struct lim_hash_key *hk)
+{
+    lim_hash128(hk, id->user, carried_len(id->user, id->user_len), id->key_hash[0]);
+    lim_hash128(hk, id->node, carried_len(id->node, id->node_len), id->key_hash[1]);
+    id->key_tag = hk->tag;
+}
+
+/* The keyed hash of <k> under <hk>: a name of the identity's is hashed
+ * once per identity (and hash key), a namespace per request. */
+static inline __attribute__((always_inline)) void
+key_hash(struct lim_identity *id, struct dkey k, const struct lim_hash_key *hk, uint64_t h[2])
+{
+    const uint64_t *c;
+
+    if (k.kind != KEY_USER && k.kind != KEY_NODE) {
+        lim_hash128(hk, k.s, k.len, h);
+        return;
+    }
+    if (id->key_tag != hk->tag) {
+        id_hash_fill(id, hk);
+    }
+    c = id->key_hash[k.kind == KEY_NODE];
+    h[0] = c[0];
+    h[1] = c[1];
 }
 
 /* The entry of key <k>, locked; the class's overflow entry when the table
  * has no room; <fresh> (zeroed, unlocked) for a fresh limiter or a key
  * explain does not find. */
 static inline __attribute__((always_inline)) struct lim_entry *
-entry_get(struct dctx *d, struct dkey k, struct lim_entry *fresh)
+entry_get(struct dctx *d, struct lim_identity *id, struct dkey k, struct lim_entry *fresh)
 {
     struct lim *l = d->l;
     struct lim_entry *e;
@@ -411,7 +441,7 @@ entry_get(struct dctx *d, struct dkey k, struct lim_entry *fresh)
         lim_d_trace_key(d->tr, k.s, k.len);
     }
     if (d->live) {
-        lim_hash128(&l->hkey, k.s, k.len, h);
+        key_hash(id, k, &l->hkey, h);
         e = lim_table_get(l->table, h, d->c->slot, k.kind, k.s, k.len, d->now,
                           d->commit ? LIM_TABLE_GET : LIM_TABLE_FIND);
         if (e != NULL) {
@@ -527,7 +557,7 @@ failed(struct dctx dv, const struct lim_identity *id, struct lim_entry *e, bool 
 }
 
 static inline __attribute__((always_inline)) void
-decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_request *r,
+decide_limited(struct dctx *d, struct lim_identity *id, const struct lim_request *r,
                const struct lim_cost *cost, enum lim_mode mode, uint64_t rnd,
                struct lim_decision *out)
 {
@@ -568,7 +598,7 @@ decide_limited(struct dctx *d, const struct lim_identity *id, const struct lim_r
         d->seats = cap;
     }
     out->seats = d->seats;
-    e = entry_get(d, dist_key(c->p.dist, id, r), &fresh);
+    e = entry_get(d, id, dist_key(c->p.dist, id, r), &fresh);
     locked = e != &fresh;
     if (d->tr != NULL) {
         trace_state(d, e);

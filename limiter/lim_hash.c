@@ -108,6 +108,10 @@ lim_hash_key_init(struct lim_hash_key *k, uint64_t seed)
     }
     k->pre[0] = k->s[2] ^ mix(k->s[2] ^ k->s[0], k->s[1]);
     k->pre[1] = k->s[0] ^ mix(k->s[0] ^ k->s[3], k->s[2]);
+    /* Derived from the secrets, so that two limiters seeded alike share
+     * cached hashes (they are the same) and two seeded differently share
+     * a tag with odds of 2^-63. Like the secrets, it stays in the process. */
+    k->tag = lim_hash_mix64(k->pre[0] ^ k->s[3]) | 1u;
 }
 
 void

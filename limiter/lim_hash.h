@@ -12,6 +12,7 @@
 struct lim_hash_key {
     uint64_t s[4];   /* per-lane secrets, derived from the seed */
     uint64_t pre[2]; /* each lane's starting state, mixed once */
+    uint64_t tag;    /* != 0: names the key in caches of its hashes */
 };
 
 void lim_hash_key_init(struct lim_hash_key *k, uint64_t seed);

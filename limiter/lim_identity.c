@@ -41,6 +41,16 @@ reset(struct lim_identity *id, enum lim_cred cred)
     id->sa_name = "";
     id->match_gen = 0;
     id->match_mask = 0;
+    id->user_len = id->node_len = 0;
+    id->key_tag = 0;
+}
+
+/* Once per identity, so that no decision measures them. */
+static void
+measure(struct lim_identity *id)
+{
+    id->user_len = strlen(id->user);
+    id->node_len = strlen(id->node);
 }
 
 static int
@@ -120,6 +130,7 @@ lim_identity_set(struct lim_identity *id, enum lim_cred cred, const char *user,
                  LIM_ID_BUF);
         return -1;
     }
+    measure(id);
     return 0;
 }
 
@@ -130,6 +141,7 @@ lim_identity_anonymous(struct lim_identity *id)
     id->user = "system:anonymous";
     id->groups[0] = "system:unauthenticated";
     id->ngroups = 1;
+    measure(id);
 }
 
 void
@@ -150,6 +162,7 @@ lim_identity_unverified(struct lim_identity *id, const uint8_t digest[32])
     id->user = id->buf;
     id->groups[0] = "system:unauthenticated";
     id->ngroups = 1;
+    measure(id);
 }
 
 const char *

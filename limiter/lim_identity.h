@@ -34,6 +34,16 @@ struct lim_identity {
      * alone (lim_identity_* reset them). */
     uint64_t match_gen;
     uint64_t match_mask;
+    /* strlen(user) and strlen(node), filled by lim_identity_*; 0 also
+     * means "not filled in" (the limiter then measures them). */
+    size_t user_len;
+    size_t node_len;
+    /* Cache of a limiter's keyed hashes of user ([0]) and node ([1]) for
+     * the hash key whose tag is key_tag, filled by lim_decide so that a
+     * class keyed by user or node does not hash the name per request;
+     * callers leave them alone (lim_identity_* reset them). */
+    uint64_t key_tag;
+    uint64_t key_hash[2][2];
     char buf[LIM_ID_BUF];
 };
 

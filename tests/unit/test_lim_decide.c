@@ -1130,6 +1130,64 @@ test_node_and_user_of_the_same_spelling_are_two_keys(void **state)
     teardown(&f);
 }
 
+/* A class keyed by user or node hashes the name once per identity, with
+ * the limiter's key: the same identity decided by a limiter seeded
+ * otherwise is hashed again there (it shares its bucket with a fresh
+ * identity of the same user), and an identity set anew forgets it. */
+static void
+test_identity_keeps_its_key_hash_per_limiter(void **state)
+{
+    struct lim_global_params g = glob();
+    struct lim_class_params c = cls("users");
+    struct lim_identity reused, fresh;
+    struct lim_request r;
+    struct lim_decision d;
+    struct lim_policy *p2;
+    struct lim *l2;
+    struct fx f;
+    uint8_t digest[32] = {0};
+
+    (void)state;
+    c.rate_mtps = 1000, c.burst = 1;
+    f = setup(&g, &c);
+    l2 = lim_new(1024, 7, NULL, 0);
+    assert_non_null(l2);
+    p2 = policy(&g, &c);
+    assert_int_equal(lim_bind(l2, p2, NULL, 0), 0);
+    request(&r, LIM_VERB_GET);
+    ident(&reused, "alice");
+    lim_decide(f.l, f.p, &reused, &r, S, 0, &d);
+    assert_int_equal(d.verdict, LIM_ADMIT);
+    rel(&f, &d);
+    lim_decide(l2, p2, &reused, &r, S, 0, &d);
+    assert_int_equal(d.verdict, LIM_ADMIT);
+    lim_release(l2, &d.ticket, 200, 0, 0, 0);
+    ident(&fresh, "alice");
+    lim_decide(l2, p2, &fresh, &r, S, 0, &d);
+    assert_int_equal(d.verdict, LIM_REJECT);
+    assert_int_equal(d.reason, LIM_REASON_RATE);
+    lim_decide(f.l, f.p, &reused, &r, S, 0, &d);
+    assert_int_equal(d.verdict, LIM_REJECT);
+    ident(&reused, "bob");
+    lim_decide(f.l, f.p, &reused, &r, S, 0, &d);
+    assert_int_equal(d.verdict, LIM_ADMIT);
+    rel(&f, &d);
+    assert_int_equal(gstats(&f).clients, 2);
+    /* The lengths the cache hashes come with the identity. */
+    assert_int_equal(reused.user_len, 3);
+    assert_int_equal(reused.node_len, 0);
+    ident(&reused, "system:node:n1");
+    assert_int_equal(reused.user_len, 14);
+    assert_int_equal(reused.node_len, 2);
+    lim_identity_anonymous(&reused);
+    assert_int_equal(reused.user_len, strlen("system:anonymous"));
+    lim_identity_unverified(&reused, digest);
+    assert_int_equal(reused.user_len, strlen(reused.user));
+    lim_policy_free(p2);
+    lim_free(l2);
+    teardown(&f);
+}
+
 static void
 test_names(void **state)
 {
@@ -1170,6 +1228,7 @@ main(void)
         cmocka_unit_test(test_explain_offline_policy_not_bound),
         cmocka_unit_test(test_long_running_exec_holds_no_seat),
         cmocka_unit_test(test_node_and_user_of_the_same_spelling_are_two_keys),
+        cmocka_unit_test(test_identity_keeps_its_key_hash_per_limiter),
         cmocka_unit_test(test_names),
     };
 
