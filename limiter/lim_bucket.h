@@ -59,11 +59,19 @@ lim_rate_take_ns(const struct lim_rate *r, uint64_t cost_mt)
     return r->pct >= 100 ? ns : ns * 100u / r->pct;
 }
 
+/* The tat after a take that moves it <take_ns> (lim_rate_take_ns) at
+ * <now_ns>. */
+static inline uint64_t
+lim_bucket_next_ns(uint64_t tat, uint64_t take_ns, uint64_t now_ns)
+{
+    return (tat > now_ns ? tat : now_ns) + take_ns;
+}
+
 /* The tat after taking <cost_mt> at <now_ns>. */
 static inline uint64_t
 lim_bucket_next(uint64_t tat, const struct lim_rate *r, uint64_t cost_mt, uint64_t now_ns)
 {
-    return (tat > now_ns ? tat : now_ns) + lim_rate_take_ns(r, cost_mt);
+    return lim_bucket_next_ns(tat, lim_rate_take_ns(r, cost_mt), now_ns);
 }
 
 /* How far <next> (from lim_bucket_next) is beyond the burst window: 0 when
@@ -79,18 +87,17 @@ lim_bucket_deficit(uint64_t next, const struct lim_rate *r, uint64_t now_ns)
 /* Milli-tokens left at <now_ns>; negative while a delayed take is in debt. */
 int64_t lim_bucket_tokens_mt(uint64_t tat, const struct lim_rate *r, uint64_t now_ns);
 
-/* A bucket shared by threads (class and global buckets): takes <cost_mt>
- * when the deficit is at most <allow_ns> (the debt LIM_DELAY may run up).
- * Returns true when taken; *<deficit_ns> is the deficit either way. */
+/* lim_abucket_take for a take that moves tat <take_ns> (lim_rate_take_ns
+ * of <r>). */
 static inline bool
-lim_abucket_take(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt, uint64_t now_ns,
-                 uint64_t allow_ns, uint64_t *deficit_ns)
+lim_abucket_take_ns(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t take_ns,
+                    uint64_t now_ns, uint64_t allow_ns, uint64_t *deficit_ns)
 {
     uint64_t cur = atomic_load_explicit(tat, memory_order_relaxed);
     uint64_t next;
 
     do {
-        next = lim_bucket_next(cur, r, cost_mt, now_ns);
+        next = lim_bucket_next_ns(cur, take_ns, now_ns);
         *deficit_ns = lim_bucket_deficit(next, r, now_ns);
         if (*deficit_ns > allow_ns) {
             return false;
@@ -98,6 +105,16 @@ lim_abucket_take(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_
     } while (!atomic_compare_exchange_weak_explicit(tat, &cur, next, memory_order_relaxed,
                                                     memory_order_relaxed));
     return true;
+}
+
+/* A bucket shared by threads (class and global buckets): takes <cost_mt>
+ * when the deficit is at most <allow_ns> (the debt LIM_DELAY may run up).
+ * Returns true when taken; *<deficit_ns> is the deficit either way. */
+static inline bool
+lim_abucket_take(_Atomic uint64_t *tat, const struct lim_rate *r, uint64_t cost_mt, uint64_t now_ns,
+                 uint64_t allow_ns, uint64_t *deficit_ns)
+{
+    return lim_abucket_take_ns(tat, r, lim_rate_take_ns(r, cost_mt), now_ns, allow_ns, deficit_ns);
 }
 
 /* Gives back what lim_abucket_take took (rollback of a rejected request).

@@ -54,6 +54,16 @@ struct lim_cost {
     uint64_t learned_bytes; /* the size the tokens used (0 for base cost) */
 };
 
+/* The tokens of a request that weighs the base cost (a GET, a mutation,
+ * a non-resource request): base_mt, capped. */
+static inline uint64_t
+lim_cost_base_mt(const struct lim_cost_params *cp)
+{
+    uint64_t cap = (uint64_t)cp->max_tokens * LIM_MT_PER_TOKEN;
+
+    return cp->base_mt < cap ? cp->base_mt : cap;
+}
+
 /* lim_cost_compute's general case. */
 void lim_cost_full(const struct lim_cost_params *cp, struct lim_learned *t, bool insert,
                    const struct lim_request *r, struct lim_cost *out, char *why, size_t whylen);
@@ -67,7 +77,6 @@ lim_cost_compute(const struct lim_cost_params *cp, struct lim_learned *t, bool i
                  const struct lim_request *r, struct lim_cost *out, char *why, size_t whylen)
 {
     enum lim_verb v = r->verb;
-    uint64_t cap = (uint64_t)cp->max_tokens * LIM_MT_PER_TOKEN;
 
     if (why != NULL || !r->is_resource || r->is_long_running || v == LIM_VERB_LIST ||
         v == LIM_VERB_WATCH || v == LIM_VERB_DELETECOLLECTION) {
@@ -79,7 +88,7 @@ lim_cost_compute(const struct lim_cost_params *cp, struct lim_learned *t, bool i
     }
     out->pool = v == LIM_VERB_GET ? LIM_KIND_READONLY : LIM_KIND_MUTATING;
     out->kind = out->pool;
-    out->tokens_mt = cp->base_mt < cap ? cp->base_mt : cap;
+    out->tokens_mt = lim_cost_base_mt(cp);
     out->seats = 1;
     out->list_like = false;
     out->resource_slot = LIM_LEARNED_NONE;

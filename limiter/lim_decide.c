@@ -94,16 +94,28 @@ counter_take(const struct dctx *d, _Atomic int64_t *ctr, int64_t n, uint32_t cap
  * or a booked turn). Without commit it only looks. */
 static inline __attribute__((always_inline)) bool
 abucket_take(const struct dctx *d, _Atomic uint64_t *tat, const struct lim_rate *r,
-             uint64_t cost_mt, uint64_t allow, uint64_t *deficit)
+             uint64_t take_ns, uint64_t allow, uint64_t *deficit)
 {
     uint64_t cur;
 
     if (d->commit) {
-        return lim_abucket_take(tat, r, cost_mt, d->now, allow, deficit);
+        return lim_abucket_take_ns(tat, r, take_ns, d->now, allow, deficit);
     }
     cur = d->live ? atomic_load_explicit(tat, memory_order_relaxed) : 0;
-    *deficit = lim_bucket_deficit(lim_bucket_next(cur, r, cost_mt, d->now), r, d->now);
+    *deficit = lim_bucket_deficit(lim_bucket_next_ns(cur, take_ns, d->now), r, d->now);
     return *deficit <= allow;
+}
+
+/* How far a take of <cost_mt> moves bucket <r> (the class's <which>, or
+ * its shed copy): precomputed for the class's base cost unshed, which is
+ * what most requests take. */
+static inline __attribute__((always_inline)) uint64_t
+take_ns(const struct dctx *d, const struct lim_rate *r, unsigned which, uint64_t cost_mt)
+{
+    if (d->scale == 100 && cost_mt == d->c->base_mt) {
+        return d->c->base_take_ns[which];
+    }
+    return lim_rate_take_ns(r, cost_mt);
 }
 
 /* A shared bucket gave <def>: a delay within max_wait, or a booking. */
@@ -292,7 +304,8 @@ run_checks(struct dctx *d, struct lim_entry *e, uint64_t *deficit, uint64_t *del
             d->resv_gw_used = true;
         } else {
             if (!abucket_take(d, d->live ? &l->gwatch_tat : NULL, &d->p->gwatch_rate,
-                              LIM_MT_PER_TOKEN, d->book_ns, &def)) {
+                              lim_rate_take_ns(&d->p->gwatch_rate, LIM_MT_PER_TOKEN), d->book_ns,
+                              &def)) {
                 *deficit = def;
                 return LIM_REASON_WATCH_RATE;
             }
@@ -301,7 +314,8 @@ run_checks(struct dctx *d, struct lim_entry *e, uint64_t *deficit, uint64_t *del
         }
     }
     if (c->rate.ns_per_token != 0) {
-        d->knext = lim_bucket_next(e->tat, d->krate, d->cost_mt, d->now);
+        d->knext =
+            lim_bucket_next_ns(e->tat, take_ns(d, d->krate, LIM_TAKE_KEY, d->cost_mt), d->now);
         def = lim_bucket_deficit(d->knext, d->krate, d->now);
         if (def > d->allow_ns) {
             *deficit = def;
@@ -320,8 +334,8 @@ run_checks(struct dctx *d, struct lim_entry *e, uint64_t *deficit, uint64_t *del
             need -= d->resv_class_mt;
         }
         if (need != 0) {
-            if (!abucket_take(d, d->live ? &s->class_tat : NULL, d->crate, need, d->book_ns,
-                              &def)) {
+            if (!abucket_take(d, d->live ? &s->class_tat : NULL, d->crate,
+                              take_ns(d, d->crate, LIM_TAKE_CLASS, need), d->book_ns, &def)) {
                 *deficit = def;
                 return LIM_REASON_CLASS_RATE;
             }
@@ -590,12 +604,17 @@ decide_limited(struct dctx *d, struct lim_identity *id, const struct lim_request
     }
     d->allow_ns = c->p.max_wait_ns;
     /* Wider than the pool or the share: it may run alone, never not at all. */
-    if (d->seats > d->p->pool_cap[d->pool]) {
-        d->seats = d->p->pool_cap[d->pool];
-    }
-    cap = lim_d_scaled(c->seat_cap[d->pool], d->scale);
-    if (cap != 0 && d->seats > cap) {
-        d->seats = cap;
+    if (d->scale == 100) {
+        cap = c->seat_max[d->pool]; /* the two caps below, precomputed */
+        d->seats = d->seats > cap ? cap : d->seats;
+    } else {
+        if (d->seats > d->p->pool_cap[d->pool]) {
+            d->seats = d->p->pool_cap[d->pool];
+        }
+        cap = lim_d_scaled(c->seat_cap[d->pool], d->scale);
+        if (cap != 0 && d->seats > cap) {
+            d->seats = cap;
+        }
     }
     out->seats = d->seats;
     e = entry_get(d, id, dist_key(c->p.dist, id, r), &fresh);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lim.h"
+#include "lim_cost.h"
 #include "lim_err.h"
 #include "lim_policy_int.h"
 
@@ -187,6 +188,10 @@ lim_policy_add_class(struct lim_policy *p, const struct lim_class_params *c, cha
         p->classes = v;
         p->classes_cap = cap;
     }
+    k.base_mt = lim_cost_base_mt(&c->cost);
+    k.base_take_ns[LIM_TAKE_KEY] = k.rate.ns_per_token ? lim_rate_take_ns(&k.rate, k.base_mt) : 0;
+    k.base_take_ns[LIM_TAKE_CLASS] =
+        k.class_rate.ns_per_token ? lim_rate_take_ns(&k.class_rate, k.base_mt) : 0;
     k.p = *c;
     k.p.name = strdup(name);
     if (k.p.name == NULL) {
@@ -296,6 +301,9 @@ lim_policy_finish(struct lim_policy *p, char *err, size_t errlen)
             uint64_t share = c->p.concurrency_share_pct;
 
             c->seat_cap[k] = share ? (uint32_t)(((uint64_t)pool[k] * share + 99) / 100) : 0;
+            c->seat_max[k] = c->seat_cap[k] != 0 && c->seat_cap[k] < p->pool_cap[k]
+                                 ? c->seat_cap[k]
+                                 : p->pool_cap[k];
         }
     }
     p->finished = true;

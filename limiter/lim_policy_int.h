@@ -18,7 +18,14 @@ struct lim_class {
     struct lim_rate class_rate;
     struct lim_rate watch_rate;
     uint32_t seat_cap[2]; /* ceil(pool * share / 100) by pool; 0 = global cap only */
+    uint32_t seat_max[2]; /* the widest a request may be unshed: pool_cap, or seat_cap below it */
+    /* What most requests weigh (lim_cost_base_mt), and how far it moves
+     * the key and the class bucket unshed (lim_rate_take_ns), precomputed. */
+    uint64_t base_mt;
+    uint64_t base_take_ns[2]; /* LIM_TAKE_KEY, LIM_TAKE_CLASS */
 };
+
+enum { LIM_TAKE_KEY = 0, LIM_TAKE_CLASS };
 
 struct lim_rule {
     struct lim_rule_params p; /* every string and list owned */
