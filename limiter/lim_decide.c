@@ -731,7 +731,7 @@ decide(struct lim *l, const struct lim_policy *p, struct lim_identity *id,
     } else {
         rule = lim_policy_match_cached(p, id, r);
     }
-    d.c = &p->classes[p->rules[rule].class_index];
+    d.c = p->rules[rule].cls;
     d.s = d.live ? l->slots[d.c->slot] : NULL;
     out->rule = rule;
     out->class_name = d.c->p.name;

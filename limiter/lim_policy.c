@@ -284,6 +284,7 @@ lim_policy_finish(struct lim_policy *p, char *err, size_t errlen)
             return -1;
         }
         p->rules[i].class_index = (size_t)ci;
+        p->rules[i].cls = &p->classes[ci]; /* no class is added once finished */
     }
     last = &p->rules[p->nrules - 1];
     if (!last->subject_any || !last->request_any || last->p.verb_mask != 0) {

@@ -30,9 +30,10 @@ enum { LIM_TAKE_KEY = 0, LIM_TAKE_CLASS };
 struct lim_rule {
     struct lim_rule_params p; /* every string and list owned */
     size_t class_index;
-    bool subject_any; /* no users, groups, service accounts, cred_mask */
-    bool request_any; /* no resources, no non_resource */
-    bool match_all;   /* request_any and no verb_mask: every request */
+    const struct lim_class *cls; /* &classes[class_index], once finished */
+    bool subject_any;            /* no users, groups, service accounts, cred_mask */
+    bool request_any;            /* no resources, no non_resource */
+    bool match_all;              /* request_any and no verb_mask: every request */
 };
 
 struct lim_policy {
@@ -61,7 +62,9 @@ static inline size_t
 lim_policy_match_cached(const struct lim_policy *p, struct lim_identity *id,
                         const struct lim_request *r)
 {
-    if (id->match_gen == p->gen && p->gen != 0) {
+    /* An identity never cached for a bound policy has gen 0 and an empty
+     * mask, so an unbound policy (gen 0) falls through too. */
+    if (id->match_gen == p->gen) {
         uint64_t all = id->match_mask & p->all_mask;
 
         if (all != 0 && (id->match_mask & ((all & -all) - 1)) == 0) {
