@@ -19,10 +19,12 @@ give_back(struct lim *l, struct lim_ticket *t, bool seats, bool watch)
 {
     struct lim_slot *s = l->slots[t->class_slot];
     struct lim_entry *e = t->entry;
+    int64_t n = t->seats; /* read once: for all the compiler knows, the atomics change *t */
+    unsigned pool = t->pool;
 
-    if (seats && t->seats != 0) {
-        atomic_fetch_sub_explicit(&l->pool[t->pool], t->seats, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&s->inflight[t->pool], t->seats, memory_order_relaxed);
+    if (seats && n != 0) {
+        atomic_fetch_sub_explicit(&l->pool[pool], n, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&s->inflight[pool], n, memory_order_relaxed);
         if (e != NULL) {
             atomic_fetch_sub_explicit(&e->inflight, 1, memory_order_release);
         }
