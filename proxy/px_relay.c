@@ -116,7 +116,11 @@ resp_head(void *arg, struct px_http_head *h)
     bool bodiless;
 
     if (h->status >= 100 && h->status < 200 && h->status != 101) {
-        return PX_HTTP_GO; /* interim: 100 Continue was answered by us */
+        /* Interim: 100 Continue was answered by us. A 1xx ends with its
+         * head (RFC 9110 15.2); llhttp 8.1 would read a body announced
+         * on one, and that body would reach the client ahead of the final
+         * response's head. */
+        return PX_HTTP_SKIP_BODY;
     }
     if (h->status == 101 && !c->is_upgrade) {
         px_conn_log(c, PX_LOG_WARN, "upstream switched protocols unasked", NULL);

@@ -269,14 +269,16 @@ test_stalled_apiserver_times_out_and_releases(void **state)
 /* --- an apiserver answering garbage --- */
 
 static const char *const garbage[] = {
-    "garbage\r\n\r\n",
-    "HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nok",
+    "garbage\r\n\r\n", "HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nok",
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n"
     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n",
     "HTTP/9.9 200 OK\r\nContent-Length: 0\r\n\r\n",
+    /* a body on an interim response, and a final response behind it */
+    "HTTP/1.1 100 Continue\r\nContent-Length: 3\r\n\r\nabc"
+    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
     "",   /* closes without a word */
     NULL, /* a head of 128 KiB */
 };
